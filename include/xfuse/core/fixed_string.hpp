@@ -1,29 +1,29 @@
 // A string usable as a template argument: layer names such as Dense<96, softmax, "attention">.
+//
+// It has a fixed capacity instead of being a template on its length: g++ 12 cannot deduce class
+// template arguments (xf::Concatenate{}) when a defaulted template parameter is itself a class
+// template placeholder, and every layer has a defaulted Name.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <string_view>
 
 namespace xfuse {
 
-template <std::size_t N>
 struct fixed_string {
-    char chars[N]{};  // includes the terminating '\0'
+    static constexpr std::size_t capacity = 63;
 
-    constexpr fixed_string(const char (&text)[N]) noexcept { std::copy_n(text, N, chars); }
+    char chars[capacity + 1]{};
+    std::size_t length = 0;
 
-    constexpr std::string_view view() const noexcept { return {chars, N - 1}; }
-    constexpr bool empty() const noexcept { return N == 1; }
-    constexpr std::size_t size() const noexcept { return N - 1; }
-
-    template <std::size_t M>
-    constexpr bool operator==(const fixed_string<M>& other) const noexcept {
-        return view() == other.view();
+    template <std::size_t N>
+    constexpr fixed_string(const char (&text)[N]) noexcept : length(N - 1) {
+        static_assert(N - 1 <= capacity, "xfuse: names are at most 63 characters long");
+        for (std::size_t i = 0; i + 1 < N; ++i) chars[i] = text[i];
     }
-};
 
-template <std::size_t N>
-fixed_string(const char (&)[N]) -> fixed_string<N>;
+    constexpr std::string_view view() const noexcept { return {chars, length}; }
+    constexpr bool empty() const noexcept { return length == 0; }
+};
 
 }  // namespace xfuse

@@ -57,12 +57,17 @@ struct shape_from_array<Dims, std::index_sequence<I...>> {
 template <auto Dims>
 using shape_from_array_t = typename detail::shape_from_array<Dims>::type;
 
-// The same shape with its last axis replaced: what Dense produces.
+namespace detail {
 template <Shape S, std::size_t Last>
-using with_last_t = shape_from_array_t<[] {
+constexpr auto with_last_dims() {
     auto dims = S::dims;
     dims[S::rank - 1] = Last;
     return dims;
-}()>;
+}
+}  // namespace detail
+
+// The same shape with its last axis replaced: what Dense produces.
+template <Shape S, std::size_t Last>
+using with_last_t = shape_from_array_t<detail::with_last_dims<S, Last>()>;
 
 }  // namespace xfuse

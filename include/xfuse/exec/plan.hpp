@@ -1,0 +1,63 @@
+// The execution plan: the graph's nodes as a fixed sequence of kernel calls on fixed-size
+// buffers. Plain per-layer kernels for now; fused kernels replace steps here without touching
+// graph/ or layers/.
+//
+// Scratch layout for a tile of `samples` samples: node n's buffer starts at
+// samples * offsets[n] and holds `samples` consecutive samples of its shape's padded storage.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <utility>
+
+#include "../core/symbolic.hpp"
+#include "../graph/graph.hpp"
+
+namespace xfuse {
+
+template <class Graph>
+struct forward_plan {
+    static constexpr std::size_t node_count = Graph::node_count;
+
+    static constexpr std::array<std::size_t, node_count> node_storage =
+        []<class... N>(type_list<N...>) {
+            return std::array<std::size_t, node_count>{N::shape_type::storage...};
+        }(typename Graph::nodes{});
+
+    static constexpr std::array<std::size_t, node_count> offsets = [] {
+        std::array<std::size_t, node_count> offset{};
+        for (std::size_t n = 1; n < node_count; ++n)
+            offset[n] = offset[n - 1] + node_storage[n - 1];
+        return offset;
+    }();
+
+    // Floats of scratch one sample needs for every node of the graph.
+    static constexpr std::size_t sample_storage = offsets[node_count - 1] + node_storage.back();
+
+    template <class Node>
+    static float* buffer(float* scratch, std::size_t samples) noexcept {
+        return scratch + samples * offsets[Graph::template node_index<Node>];
+    }
+
+    // Computes every node that is not an input, in topological order.
+    static void run(const std::array<float*, Graph::layer_count>& params, float* scratch,
+                    std::size_t samples) noexcept {
+        [&]<class... N>(type_list<N...>) {
+            (run_node<N>(typename N::inputs{}, params, scratch, samples), ...);
+        }(typename Graph::nodes{});
+    }
+
+private:
+    template <class Node, class... In>
+    static void run_node(type_list<In...>, const std::array<float*, Graph::layer_count>& params,
+                         float* scratch, std::size_t samples) noexcept {
+        if constexpr (!InputTensor<Node>) {
+            using layer = typename Node::layer_type;
+            layer::template forward<typename In::shape_type...>(
+                params[Graph::template layer_index<layer>], samples,
+                {buffer<In>(scratch, samples)...}, buffer<Node>(scratch, samples));
+        }
+    }
+};
+
+}  // namespace xfuse

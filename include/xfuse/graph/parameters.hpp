@@ -1,0 +1,152 @@
+// Where weights live. A model owns one aligned buffer for the weights of its layers; a model
+// built from another model's inputs() finds the layers it shares in that model's store (a chain
+// of stores, each holding the layers its model added), so training one changes the other, as in
+// Keras where weights belong to layer objects.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "../kernels/aligned_buffer.hpp"
+#include "../layers/layer.hpp"
+
+namespace xfuse {
+
+namespace detail {
+
+// One address per layer type: the key a store files that layer's weights under.
+template <class Layer>
+inline constexpr char layer_key = 0;
+
+struct random_state {
+    std::mutex mutex;
+    std::mt19937_64 engine{0};
+};
+inline random_state& global_random_state() {
+    static random_state state;
+    return state;
+}
+
+}  // namespace detail
+
+// Seeds the generator that draws each new model's initialisation seed (Keras'
+// set_random_seed). xfuse is reproducible by default: the generator starts from seed 0.
+inline void set_random_seed(std::uint64_t seed) {
+    auto& state = detail::global_random_state();
+    std::lock_guard lock(state.mutex);
+    state.engine.seed(seed);
+}
+
+namespace detail {
+
+inline std::uint64_t next_initialization_seed() {
+    auto& state = global_random_state();
+    std::lock_guard lock(state.mutex);
+    return state.engine();
+}
+
+// Keras' _compute_fans: (in, out) for a matrix, the size twice for a vector, and the receptive
+// field times the last two axes for convolution kernels.
+inline std::pair<double, double> fans(const weight_spec& w) {
+    if (w.rank == 1) return {double(w.dims[0]), double(w.dims[0])};
+    double receptive = 1;
+    for (std::size_t i = 0; i + 2 < w.rank; ++i) receptive *= double(w.dims[i]);
+    return {double(w.dims[w.rank - 2]) * receptive, double(w.dims[w.rank - 1]) * receptive};
+}
+
+// Writes one weight's initial values into its padded storage (padding lanes stay zero). The
+// uniform draw uses the engine's top 24 bits, so the values are the same on every platform.
+inline void initialize_weight(const weight_spec& w, float* storage, std::mt19937_64& engine) {
+    if (w.init == initializer::zeros) return;
+    const double limit = std::sqrt(6.0 / (fans(w).first + fans(w).second));
+    for (std::size_t r = 0; r < w.rows(); ++r)
+        for (std::size_t c = 0; c < w.last(); ++c) {
+            float value = 1.0f;
+            if (w.init == initializer::glorot_uniform) {
+                const double unit = double(engine() >> 40) * 0x1.0p-24;  // [0, 1)
+                value = static_cast<float>(limit * (2.0 * unit - 1.0));
+            }
+            storage[r * w.row_stride() + c] = value;
+        }
+}
+
+}  // namespace detail
+
+class parameter_store {
+public:
+    struct entry {
+        const void* layer;
+        std::size_t offset;
+    };
+
+    parameter_store(std::shared_ptr<parameter_store> base, std::vector<entry> entries,
+                    std::size_t size)
+        : base_(std::move(base)), entries_(std::move(entries)), values_(size) {}
+
+    // The weights of a layer, here or in the stores this one extends; null when unknown.
+    float* find(const void* layer) noexcept {
+        for (const entry& e : entries_)
+            if (e.layer == layer) return values_.data() + e.offset;
+        return base_ ? base_->find(layer) : nullptr;
+    }
+
+private:
+    std::shared_ptr<parameter_store> base_;
+    std::vector<entry> entries_;
+    aligned_buffer values_;
+};
+
+// Binds every layer of Graph to its weights: found in `base` when shared, else allocated in a
+// new store and initialised from `seed`. Returns the store that covers all layers.
+template <class Graph>
+std::shared_ptr<parameter_store> bind_parameters(std::shared_ptr<parameter_store> base,
+                                                 std::array<float*, Graph::layer_count>& params,
+                                                 std::uint64_t seed) {
+    std::vector<parameter_store::entry> entries;
+    std::vector<std::size_t> new_layers;
+    std::size_t size = 0;
+    auto plan_layer = [&]<std::size_t L>() {
+        constexpr const void* key = &detail::layer_key<typename Graph::template layer_t<L>>;
+        params[L] = nullptr;
+        if constexpr (Graph::template storage_of_layer<L> != 0) {
+            if (base && base->find(key)) return;
+            entries.push_back({key, size});
+            new_layers.push_back(L);
+            size += Graph::template storage_of_layer<L>;
+        }
+    };
+    [&]<std::size_t... L>(std::index_sequence<L...>) {
+        (plan_layer.template operator()<L>(), ...);
+    }(std::make_index_sequence<Graph::layer_count>{});
+
+    auto store = entries.empty() && base
+                     ? base
+                     : std::make_shared<parameter_store>(base, std::move(entries), size);
+    std::mt19937_64 engine(seed);
+    auto bind_layer = [&]<std::size_t L>() {
+        constexpr const void* key = &detail::layer_key<typename Graph::template layer_t<L>>;
+        if constexpr (Graph::template storage_of_layer<L> != 0) {
+            params[L] = store->find(key);
+            if (std::find(new_layers.begin(), new_layers.end(), L) == new_layers.end()) return;
+            float* storage = params[L];
+            for (const weight_spec& w : Graph::template weights<L>) {
+                detail::initialize_weight(w, storage, engine);
+                storage += w.storage();
+            }
+        }
+    };
+    [&]<std::size_t... L>(std::index_sequence<L...>) {
+        (bind_layer.template operator()<L>(), ...);
+    }(std::make_index_sequence<Graph::layer_count>{});
+    return store;
+}
+
+}  // namespace xfuse

@@ -1,0 +1,331 @@
+// Keras' built-in activations, as empty structural types so that layers can take them as
+// template arguments (`Dense<32, relu>`) and the execution plan can fuse them into the kernel
+// that produces their input.
+//
+// Element-wise activations have one formula, `apply<T>`, written with xsimd's functions; xsimd
+// overloads them for scalars, so the SIMD kernel and the scalar path (T = float or double) are
+// the same source and cannot drift apart. Constants are written once in double and rounded to
+// the precision being computed.
+//
+// Softmax is row-wise: max, exp and sum over the n logical values of a padded row, then a
+// multiply by the reciprocal of the sum (as TensorFlow's kernel does). It reads and writes whole
+// registers and masks the tail, so padding lanes, whatever they hold, never enter the max or
+// the sum; they come out as 0. Both kernels make one pass per step over rows that sit in L1, so
+// they are bound by the exp (a few tens of instructions per register).
+#pragma once
+
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <ratio>
+#include <string_view>
+
+#include "../core/config.hpp"
+
+namespace xfuse {
+
+namespace detail {
+
+template <class T>
+struct scalar_of {
+    using type = T;
+};
+template <class T, class A>
+struct scalar_of<xsimd::batch<T, A>> {
+    using type = T;
+};
+
+template <class R>
+inline constexpr bool is_ratio = false;
+template <std::intmax_t Num, std::intmax_t Den>
+inline constexpr bool is_ratio<std::ratio<Num, Den>> = true;
+
+template <class T>
+T splat(double value) noexcept {
+    return T(static_cast<typename scalar_of<T>::type>(value));
+}
+
+// xsimd 8.1 has no scalar select; this pair lets one formula branch for both.
+template <class T>
+T select(bool condition, T if_true, T if_false) noexcept {
+    return condition ? if_true : if_false;
+}
+template <class T, class A>
+xsimd::batch<T, A> select(const xsimd::batch_bool<T, A>& condition,
+                          const xsimd::batch<T, A>& if_true,
+                          const xsimd::batch<T, A>& if_false) noexcept {
+    return xsimd::select(condition, if_true, if_false);
+}
+
+// Written as max(x, 0) + alpha * expm1(min(x, 0)) rather than a select, so that the branch not
+// taken never overflows for large positive x.
+template <class T>
+T elu(T x, T alpha) noexcept {
+    const T zero = splat<T>(0.0);
+    return xsimd::max(x, zero) + alpha * xsimd::expm1(xsimd::min(x, zero));
+}
+
+struct alignas(buffer_alignment) lane_index_table {
+    float value[simd_width];
+};
+inline constexpr lane_index_table lane_indices = [] {
+    lane_index_table table{};
+    for (std::size_t i = 0; i < simd_width; ++i)
+        table.value[i] = static_cast<float>(i);
+    return table;
+}();
+
+// xsimd 8.1 has hadd but no reduce_max.
+inline float horizontal_max(const simd_batch& lanes) noexcept {
+    alignas(buffer_alignment) float values[simd_width];
+    lanes.store_aligned(values);
+    float result = values[0];
+    for (std::size_t i = 1; i < simd_width; ++i)
+        result = values[i] > result ? values[i] : result;
+    return result;
+}
+
+// True in the first `count` lanes: all of them except in the last register of a row.
+inline simd_batch::batch_bool_type first_lanes(std::size_t count) noexcept {
+    return simd_batch::load_aligned(lane_indices.value) < simd_batch(static_cast<float>(count));
+}
+
+}  // namespace detail
+
+// ---- element-wise activations --------------------------------------------------------------
+
+struct linear_t {
+    static constexpr std::string_view name = "linear";
+    template <class T>
+    static T apply(T x) noexcept {
+        return x;
+    }
+};
+
+struct relu_t {
+    static constexpr std::string_view name = "relu";
+    template <class T>
+    static T apply(T x) noexcept {
+        return xsimd::max(x, detail::splat<T>(0.0));
+    }
+};
+
+// Keras' leaky_relu (tf.nn.leaky_relu, Keras 3's activation): x for x > 0, else slope * x.
+// The slope is a std::ratio because clang 14 has no floating-point template arguments.
+template <class NegativeSlope = std::ratio<1, 5>>
+requires detail::is_ratio<NegativeSlope>
+struct leaky_relu_t {
+    static constexpr std::string_view name = "leaky_relu";
+    static constexpr double negative_slope =
+        static_cast<double>(NegativeSlope::num) / static_cast<double>(NegativeSlope::den);
+    template <class T>
+    static T apply(T x) noexcept {
+        return detail::select(x > detail::splat<T>(0.0), x, detail::splat<T>(negative_slope) * x);
+    }
+};
+
+struct sigmoid_t {
+    static constexpr std::string_view name = "sigmoid";
+    // exp(-|x|) lies in (0, 1], so nothing overflows for any x; for x < 0 the result is
+    // e / (1 + e) rather than 1 - 1 / (1 + e), which would cancel to 0 long before the true
+    // value underflows.
+    template <class T>
+    static T apply(T x) noexcept {
+        const T one = detail::splat<T>(1.0);
+        const T e = xsimd::exp(-xsimd::abs(x));
+        return detail::select(x >= detail::splat<T>(0.0), one, e) / (one + e);
+    }
+};
+
+struct tanh_t {
+    static constexpr std::string_view name = "tanh";
+    template <class T>
+    static T apply(T x) noexcept {
+        return xsimd::tanh(x);
+    }
+};
+
+struct elu_t {
+    static constexpr std::string_view name = "elu";
+    template <class T>
+    static T apply(T x) noexcept {
+        return detail::elu(x, detail::splat<T>(1.0));
+    }
+};
+
+// The constants of Klambauer et al. (2017) to the precision TensorFlow's kernel and Keras 3 use;
+// tf.keras documents them rounded to 1.67326324 and 1.05070098, which is the same float.
+struct selu_t {
+    static constexpr std::string_view name = "selu";
+    static constexpr double alpha = 1.6732632423543772848170429916717;
+    static constexpr double scale = 1.0507009873554804934193349852946;
+    template <class T>
+    static T apply(T x) noexcept {
+        return detail::splat<T>(scale) * detail::elu(x, detail::splat<T>(alpha));
+    }
+};
+
+// Keras' default exact form, 0.5 x (1 + erf(x / sqrt 2)), written with erfc(-x / sqrt 2): the
+// same function, but it keeps its relative accuracy for negative x where 1 + erf cancels.
+struct gelu_t {
+    static constexpr std::string_view name = "gelu";
+    template <class T>
+    static T apply(T x) noexcept {
+        const T minus_inv_sqrt2 = detail::splat<T>(-0.70710678118654752440);
+        return detail::splat<T>(0.5) * x * xsimd::erfc(x * minus_inv_sqrt2);
+    }
+};
+
+// log(1 + exp(x)) rewritten so that exp never overflows and small results keep their digits.
+struct softplus_t {
+    static constexpr std::string_view name = "softplus";
+    template <class T>
+    static T apply(T x) noexcept {
+        return xsimd::max(x, detail::splat<T>(0.0)) + xsimd::log1p(xsimd::exp(-xsimd::abs(x)));
+    }
+};
+
+struct softsign_t {
+    static constexpr std::string_view name = "softsign";
+    template <class T>
+    static T apply(T x) noexcept {
+        return x / (detail::splat<T>(1.0) + xsimd::abs(x));
+    }
+};
+
+struct swish_t {
+    static constexpr std::string_view name = "swish";
+    template <class T>
+    static T apply(T x) noexcept {
+        return x * sigmoid_t::apply(x);
+    }
+};
+
+// Keras 3's name for swish. A distinct type rather than a derived one, so that nothing written
+// for swish_t (an overload, a fusion pattern) silently matches silu_t.
+struct silu_t {
+    static constexpr std::string_view name = "silu";
+    template <class T>
+    static T apply(T x) noexcept {
+        return swish_t::apply(x);
+    }
+};
+
+struct exponential_t {
+    static constexpr std::string_view name = "exponential";
+    template <class T>
+    static T apply(T x) noexcept {
+        return xsimd::exp(x);
+    }
+};
+
+// tf.keras 2.x's piecewise-linear form; Keras 3 changed it to clip(x / 6 + 0.5, 0, 1).
+struct hard_sigmoid_t {
+    static constexpr std::string_view name = "hard_sigmoid";
+    template <class T>
+    static T apply(T x) noexcept {
+        return xsimd::clip(detail::splat<T>(0.2) * x + detail::splat<T>(0.5), detail::splat<T>(0.0),
+                           detail::splat<T>(1.0));
+    }
+};
+
+// ---- row-wise activations ------------------------------------------------------------------
+
+struct softmax_t {
+    static constexpr std::string_view name = "softmax";
+
+    // `row` is aligned to buffer_alignment and holds padded(n) floats, the first n logical.
+    static void apply_row(float* row, std::size_t n) noexcept {
+        if (n == 0)
+            return;
+        const std::size_t width = padded(n);
+        const simd_batch minus_infinity(-std::numeric_limits<float>::infinity());
+
+        simd_batch max_lanes = minus_infinity;
+        for (std::size_t i = 0; i < width; i += simd_width) {
+            const simd_batch x = simd_batch::load_aligned(row + i);
+            max_lanes =
+                xsimd::max(max_lanes, xsimd::select(detail::first_lanes(n - i), x, minus_infinity));
+        }
+        // Subtracting the max keeps every exp in (0, 1], and the max itself contributes
+        // exp(0) = 1, so the sum is at least 1 and its reciprocal is finite.
+        const simd_batch row_max(detail::horizontal_max(max_lanes));
+
+        simd_batch sum_lanes(0.0f);
+        for (std::size_t i = 0; i < width; i += simd_width) {
+            const simd_batch x = simd_batch::load_aligned(row + i);
+            const simd_batch e = xsimd::select(detail::first_lanes(n - i), xsimd::exp(x - row_max),
+                                               simd_batch(0.0f));
+            e.store_aligned(row + i);
+            sum_lanes += e;
+        }
+
+        const simd_batch inverse_sum(1.0f / xsimd::hadd(sum_lanes));
+        for (std::size_t i = 0; i < width; i += simd_width)
+            (simd_batch::load_aligned(row + i) * inverse_sum).store_aligned(row + i);
+    }
+};
+
+// ---- objects for template arguments: Dense<32, relu> ---------------------------------------
+
+inline constexpr linear_t linear{};
+inline constexpr relu_t relu{};
+inline constexpr leaky_relu_t<> leaky_relu{};
+inline constexpr sigmoid_t sigmoid{};
+inline constexpr tanh_t tanh{};
+inline constexpr softmax_t softmax{};
+inline constexpr elu_t elu{};
+inline constexpr selu_t selu{};
+inline constexpr gelu_t gelu{};
+inline constexpr softplus_t softplus{};
+inline constexpr softsign_t softsign{};
+inline constexpr swish_t swish{};
+inline constexpr silu_t silu{};
+inline constexpr exponential_t exponential{};
+inline constexpr hard_sigmoid_t hard_sigmoid{};
+
+// ---- concepts ------------------------------------------------------------------------------
+
+template <class A>
+concept ElementwiseActivation = requires(float f, double d, simd_batch b) {
+    { A::name } -> std::convertible_to<std::string_view>;
+    { A::apply(f) }
+    noexcept->std::same_as<float>;
+    { A::apply(d) }
+    noexcept->std::same_as<double>;
+    { A::apply(b) }
+    noexcept->std::same_as<simd_batch>;
+};
+
+template <class A>
+concept RowwiseActivation = requires(float* row, std::size_t n) {
+    { A::name } -> std::convertible_to<std::string_view>;
+    { A::apply_row(row, n) }
+    noexcept;
+};
+
+template <class A>
+concept ActivationFunction = ElementwiseActivation<A> || RowwiseActivation<A>;
+
+// ---- kernel --------------------------------------------------------------------------------
+
+// Applies A in place to `rows` rows of n logical floats, consecutive rows `stride` floats apart
+// (stride a multiple of simd_width and >= n; data aligned to buffer_alignment). Element-wise
+// activations run whole registers over the padded row, so its padding lanes get overwritten
+// with A(padding); nothing beyond padded(n) is touched.
+template <ActivationFunction A>
+void apply_activation(float* data, std::size_t rows, std::size_t n, std::size_t stride) noexcept {
+    for (std::size_t r = 0; r < rows; ++r) {
+        float* row = data + r * stride;
+        if constexpr (ElementwiseActivation<A>) {
+            for (std::size_t i = 0; i < padded(n); i += simd_width)
+                A::apply(simd_batch::load_aligned(row + i)).store_aligned(row + i);
+        } else {
+            A::apply_row(row, n);
+        }
+    }
+}
+
+}  // namespace xfuse

@@ -1,0 +1,42 @@
+// Activation<F, Name>: an activation function as a layer of its own (keras.layers.Activation).
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <string_view>
+#include <type_traits>
+
+#include "../core/fixed_string.hpp"
+#include "../kernels/activations.hpp"
+#include "layer.hpp"
+
+namespace xfuse {
+
+template <auto F, fixed_string Name = "", class Tag = decltype([] {})>
+struct Activation : layer<Activation<F, Name, Tag>> {
+    using activation_type = std::remove_cvref_t<decltype(F)>;
+    static_assert(ActivationFunction<activation_type>,
+                  "xfuse::Activation: the argument must be an activation such as xf::tanh");
+
+    static constexpr std::string_view class_name = "Activation";
+    static constexpr std::string_view name = Name.view();
+
+    template <Shape... In>
+    struct rule {
+        static_assert(sizeof...(In) == 1, "xfuse::Activation takes exactly one input tensor");
+        using type = std::tuple_element_t<0, std::tuple<In..., shape<1>>>;
+    };
+    template <Shape... In>
+    using output_shape = typename rule<In...>::type;
+
+    template <Shape In>
+    static void forward(const float*, std::size_t samples, std::array<const float*, 1> in,
+                        float* out) noexcept {
+        const std::size_t count = samples * In::storage;
+        std::copy(in[0], in[0] + count, out);
+        apply_activation<activation_type>(out, samples * In::rows, In::last, In::row_stride);
+    }
+};
+
+}  // namespace xfuse

@@ -1,0 +1,109 @@
+// Concatenate<Axis, Name>: joins tensors along one axis (Keras counts the batch axis as 0, so
+// the default -1 is the last axis). Inputs keep Keras' order: [first || second || ...].
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+#include "../core/fixed_string.hpp"
+#include "layer.hpp"
+
+namespace xfuse {
+
+namespace detail {
+
+// Axis in sample coordinates, or rank when it names no sample axis.
+template <std::size_t Rank>
+constexpr std::size_t sample_axis(int keras_axis) {
+    const int full_rank = static_cast<int>(Rank) + 1;
+    const int axis = keras_axis < 0 ? full_rank + keras_axis : keras_axis;
+    return axis >= 1 && axis < full_rank ? static_cast<std::size_t>(axis - 1) : Rank;
+}
+
+// The numbers sit in the template arguments so that the diagnostic shows them.
+template <std::size_t FirstRank, std::size_t OtherRank>
+constexpr bool concatenate_ranks_agree() {
+    static_assert(FirstRank == OtherRank, "xfuse::Concatenate: all inputs need the same rank");
+    return FirstRank == OtherRank;
+}
+template <std::size_t Axis, std::size_t FirstSize, std::size_t OtherSize>
+constexpr bool concatenate_sizes_agree() {
+    static_assert(FirstSize == OtherSize,
+                  "xfuse::Concatenate: inputs must agree on every axis but the joined one");
+    return FirstSize == OtherSize;
+}
+
+template <std::size_t Axis, Shape First, Shape Other>
+constexpr bool concatenable() {
+    if constexpr (!concatenate_ranks_agree<First::rank, Other::rank>()) {
+        return false;
+    } else {
+        return [&]<std::size_t... I>(std::index_sequence<I...>) {
+            return ((I == Axis ||
+                     concatenate_sizes_agree<I, First::dims[I], Other::dims[I]>()) && ...);
+        }(std::make_index_sequence<First::rank>{});
+    }
+}
+
+}  // namespace detail
+
+template <int Axis = -1, fixed_string Name = "", class Tag = decltype([] {})>
+struct Concatenate : layer<Concatenate<Axis, Name, Tag>> {
+    static constexpr std::string_view class_name = "Concatenate";
+    static constexpr std::string_view name = Name.view();
+
+    template <Shape First, Shape... Rest>
+    struct rule {
+        static constexpr std::size_t axis = detail::sample_axis<First::rank>(Axis);
+        static_assert(axis < First::rank,
+                      "xfuse::Concatenate: the axis must name a sample axis (not the batch)");
+        static constexpr bool valid = (detail::concatenable<axis, First, Rest>() && ...);
+        static constexpr auto dims = [] {
+            auto d = First::dims;
+            if (axis < First::rank) d[axis] = (First::dims[axis] + ... + Rest::dims[axis]);
+            return d;
+        }();
+        using type = shape_from_array_t<dims>;
+    };
+    template <Shape... In>
+    using output_shape = typename rule<In...>::type;
+
+    template <Shape... In>
+    static void forward(const float*, std::size_t samples,
+                        std::array<const float*, sizeof...(In)> in, float* out) noexcept {
+        using Out = output_shape<In...>;
+        constexpr std::size_t axis = rule<In...>::axis;
+        constexpr std::array<std::size_t, sizeof...(In)> sizes{In::dims[axis]...};
+        if constexpr (axis == Out::rank - 1) {
+            // Row by row: each input's features land at their offset in the output row.
+            const std::size_t rows = samples * Out::rows;
+            for (std::size_t r = 0; r < rows; ++r) {
+                float* destination = out + r * Out::row_stride;
+                for (std::size_t k = 0; k < sizes.size(); ++k) {
+                    const float* source = in[k] + r * padded(sizes[k]);
+                    destination = std::copy(source, source + sizes[k], destination);
+                }
+            }
+        } else {
+            // An outer axis: the last axis is common, so whole padded blocks of rows are copied.
+            constexpr std::size_t outer = [] {
+                std::size_t n = 1;
+                for (std::size_t i = 0; i < axis; ++i) n *= Out::dims[i];
+                return n;
+            }();
+            constexpr std::size_t inner_rows = Out::rows / outer / Out::dims[axis];
+            constexpr std::array<std::size_t, sizeof...(In)> blocks{
+                In::dims[axis] * inner_rows * Out::row_stride...};
+            std::array<const float*, sizeof...(In)> source = in;
+            for (std::size_t o = 0; o < samples * outer; ++o)
+                for (std::size_t k = 0; k < blocks.size(); ++k) {
+                    out = std::copy(source[k], source[k] + blocks[k], out);
+                    source[k] += blocks[k];
+                }
+        }
+    }
+};
+
+}  // namespace xfuse

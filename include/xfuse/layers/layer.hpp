@@ -1,0 +1,91 @@
+// The layer protocol: what every layer type, built-in or user-written, provides.
+//
+//   static constexpr std::string_view class_name;  // "Dense": the summary's "(type)" column
+//   static constexpr std::string_view name;        // explicit name, or "" for Keras' default
+//   template <Shape... In> using output_shape;     // checked with static_assert where layers meet
+//   template <Shape... In> static constexpr std::array<weight_spec, K> weights;  // Keras order
+//   template <Shape... In> static void forward(const float* params, std::size_t samples,
+//                                              std::array<const float*, sizeof...(In)> inputs,
+//                                              float* output);
+//
+// Buffers hold `samples` consecutive samples of S::storage floats (rows padded to the SIMD
+// width, see core/shape.hpp); `params` holds the layer's weights in the order of `weights`, each
+// with its last axis padded. Deriving from layer<Derived> makes the type callable on symbolic
+// tensors and gives it "no weights" by default. docs/custom_layers.md shows a full example.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+#include "../core/config.hpp"
+#include "../core/shape.hpp"
+#include "../core/symbolic.hpp"
+
+namespace xfuse {
+
+enum class initializer { zeros, ones, glorot_uniform };
+
+// One weight tensor of a layer, with its Keras name, logical shape and initializer.
+struct weight_spec {
+    std::string_view name;  // "kernel", "bias"
+    std::array<std::size_t, 4> dims{};
+    std::size_t rank = 0;
+    initializer init = initializer::zeros;
+
+    constexpr std::size_t size() const noexcept {
+        std::size_t n = 1;
+        for (std::size_t i = 0; i < rank; ++i) n *= dims[i];
+        return n;
+    }
+    constexpr std::size_t last() const noexcept { return dims[rank - 1]; }
+    constexpr std::size_t rows() const noexcept { return size() / last(); }
+    constexpr std::size_t row_stride() const noexcept { return padded(last()); }
+    // Floats in the parameter buffer: rows padded like activations, so weight rows load whole.
+    constexpr std::size_t storage() const noexcept { return rows() * row_stride(); }
+};
+
+template <class Derived>
+struct layer {
+    // Applying a layer makes a node; the output shape (and with it every shape rule of the
+    // layer) is computed here so that a mistake is reported at the user's call.
+    template <SymbolicTensor... In>
+    constexpr node<Derived, In...> operator()(In...) const noexcept {
+        using checked_output_shape [[maybe_unused]] = typename node<Derived, In...>::shape_type;
+        return {};
+    }
+
+    template <Shape... In>
+    static constexpr std::array<weight_spec, 0> weights{};
+};
+
+template <class L>
+concept Layer = requires {
+    { L::class_name } -> std::convertible_to<std::string_view>;
+    { L::name } -> std::convertible_to<std::string_view>;
+};
+
+// Total weights (the summary's "Param #") and floats of storage of a layer for given inputs.
+template <class L, Shape... In>
+constexpr std::size_t parameter_count() {
+    std::size_t n = 0;
+    for (const weight_spec& w : L::template weights<In...>) n += w.size();
+    return n;
+}
+
+template <class L, Shape... In>
+constexpr std::size_t parameter_storage() {
+    std::size_t n = 0;
+    for (const weight_spec& w : L::template weights<In...>) n += w.storage();
+    return n;
+}
+
+// For a node: the layer's weight list given the node's input shapes.
+template <SymbolicTensor N, class Inputs = typename N::inputs>
+struct node_weights;
+template <SymbolicTensor N, class... In>
+struct node_weights<N, type_list<In...>> {
+    static constexpr auto value = N::layer_type::template weights<typename In::shape_type...>;
+};
+
+}  // namespace xfuse

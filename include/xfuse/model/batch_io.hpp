@@ -1,0 +1,87 @@
+// Moving samples between the user's xtensor containers and xfuse's padded buffers, with the
+// run-time checks that name the input and both shapes.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <xtensor/xarray.hpp>
+#include <xtensor/xfixed.hpp>
+#include <xtensor/xtensor.hpp>
+
+#include "../core/errors.hpp"
+#include "../core/shape.hpp"
+
+namespace xfuse::detail {
+
+// A sample of shape S as a fixed-size xtensor (no heap).
+template <Shape S, class Dims = std::make_index_sequence<S::rank>>
+struct fixed_sample;
+template <Shape S, std::size_t... I>
+struct fixed_sample<S, std::index_sequence<I...>> {
+    using type = xt::xtensor_fixed<float, xt::xshape<S::dims[I]...>>;
+};
+template <Shape S>
+using fixed_sample_t = typename fixed_sample<S>::type;
+
+// A batch of shape S: one more axis, the samples.
+template <Shape S>
+using batch_t = xt::xtensor<float, S::rank + 1>;
+
+template <class E>
+std::string actual_shape_string(const E& e) {
+    std::string text = "(";
+    for (std::size_t i = 0; i < e.dimension(); ++i)
+        text += (i ? ", " : "") + std::to_string(e.shape()[i]);
+    return text + (e.dimension() == 1 ? ",)" : ")");
+}
+
+// Containers of float laid out row-major are read in place; anything else (another value type,
+// a view, a column-major array) is evaluated once into one.
+template <class E>
+constexpr bool is_row_major_float_container() {
+    if constexpr (std::is_base_of_v<xt::xcontainer<E>, E>)
+        return std::is_same_v<typename E::value_type, float> &&
+               E::static_layout == xt::layout_type::row_major;
+    else
+        return false;
+}
+
+template <class E>
+decltype(auto) row_major_floats(const E& e) {
+    if constexpr (is_row_major_float_container<E>())
+        return (e);
+    else
+        return xt::xarray<float>(xt::cast<float>(e));
+}
+
+// The number of samples in a batch for an input of shape S, or std::invalid_argument.
+template <Shape S, class E>
+std::size_t checked_samples(std::string_view what, std::string_view input, const E& batch) {
+    bool ok = batch.dimension() == S::rank + 1;
+    for (std::size_t i = 0; ok && i < S::rank; ++i) ok = batch.shape()[i + 1] == S::dims[i];
+    if (!ok)
+        throw_shape_mismatch(std::string(what) + " input '" + std::string(input) + "'",
+                             shape_string<S>(), actual_shape_string(batch));
+    if (batch.shape()[0] == 0)
+        throw std::invalid_argument("xfuse: " + std::string(what) + " input '" +
+                                    std::string(input) + "' has no samples: shape " +
+                                    actual_shape_string(batch));
+    return batch.shape()[0];
+}
+
+// Copies `samples` samples (contiguous, S::size floats each) into padded rows, and back.
+template <Shape S>
+void pad_samples(const float* source, std::size_t samples, float* destination) noexcept {
+    for (std::size_t r = 0; r < samples * S::rows; ++r)
+        std::copy_n(source + r * S::last, S::last, destination + r * S::row_stride);
+}
+template <Shape S>
+void unpad_samples(const float* source, std::size_t samples, float* destination) noexcept {
+    for (std::size_t r = 0; r < samples * S::rows; ++r)
+        std::copy_n(source + r * S::row_stride, S::last, destination + r * S::last);
+}
+
+}  // namespace xfuse::detail

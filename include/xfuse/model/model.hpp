@@ -1,0 +1,278 @@
+// xf::Model: Keras' functional model over a graph that is a C++ type.
+//
+//   auto model = xf::Model{xf::inputs(input1, input2), output};
+//
+// The type fixes the layers, their order, names and shapes; an object holds the weights
+// (shared with models built from its inputs()) and the compile() settings.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+#include <xtensor/xarray.hpp>
+
+#include "../core/fixed_string.hpp"
+#include "../exec/plan.hpp"
+#include "../graph/graph.hpp"
+#include "../graph/parameters.hpp"
+#include "../io/summary.hpp"
+#include "../kernels/aligned_buffer.hpp"
+#include "../train/losses.hpp"
+#include "../train/optimizers.hpp"
+#include "batch_io.hpp"
+#include "weights.hpp"
+
+namespace xfuse {
+
+// The inputs of a model. From xf::inputs(...) it starts a new set of weights; from
+// model.inputs() it carries that model's weights and naming, so a model built on it shares them.
+template <class NamingRoot, class... Inputs>
+struct input_list {
+    std::shared_ptr<parameter_store> store;
+};
+
+template <InputTensor... Inputs>
+constexpr input_list<void, Inputs...> inputs(Inputs...) {
+    return {};
+}
+
+namespace detail {
+
+// Keras' global, zero-based model names: "model", "model_1", ... ("sequential" likewise).
+struct name_registry {
+    std::mutex mutex;
+    std::map<std::string, std::size_t, std::less<>> used;
+};
+inline name_registry& model_names() {
+    static name_registry registry;
+    return registry;
+}
+inline std::string unique_model_name(std::string_view base) {
+    auto& registry = model_names();
+    std::lock_guard lock(registry.mutex);
+    const std::size_t n = registry.used[std::string(base)]++;
+    return n == 0 ? std::string(base) : std::string(base) + "_" + std::to_string(n);
+}
+
+}  // namespace detail
+
+// Forgets the model names handed out so far (Keras' clear_session()): the next is "model".
+inline void clear_session() {
+    auto& registry = detail::model_names();
+    std::lock_guard lock(registry.mutex);
+    registry.used.clear();
+}
+
+template <class Inputs, class... Outputs>
+class Model;
+
+template <class Model, std::size_t L>
+class layer_handle;
+
+template <class NamingRoot, class... Inputs, class... Outputs>
+class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
+public:
+    using graph_type = graph<type_list<Inputs...>, type_list<Outputs...>, NamingRoot>;
+    using plan = forward_plan<graph_type>;
+    static constexpr std::size_t layer_count = graph_type::layer_count;
+
+    Model(input_list<NamingRoot, Inputs...> inputs, Outputs...)
+        : Model(std::move(inputs.store), "model", true) {}
+
+    Model(Model&&) noexcept = default;
+    Model& operator=(Model&&) noexcept = default;
+    // A copy would have to choose between sharing and duplicating weights; neither is obvious.
+    Model(const Model&) = delete;
+    Model& operator=(const Model&) = delete;
+
+    const std::string& name() const noexcept { return name_; }
+
+    // The model's inputs, carrying its weights: Model{model.inputs(), some_layer_output}
+    // shares them, as Keras' Model(model.inputs, ...) does.
+    input_list<typename graph_type::naming_layers, Inputs...> inputs() const { return {store_}; }
+
+    // Names in Keras' layer order (model.layers).
+    std::vector<std::string> layer_names() const {
+        std::vector<std::string> names;
+        for (const auto& n : graph_type::names)
+            if (show_inputs_ || !is_input(names.size())) names.emplace_back(n.view());
+        return names;
+    }
+
+    template <fixed_string Name>
+    auto get_layer() {
+        constexpr std::size_t index = graph_type::find_layer(Name.view());
+        static_assert(index < layer_count, "xfuse::Model::get_layer: no layer has this name");
+        return layer_handle<Model, index % layer_count>{*this};
+    }
+
+    std::size_t count_params() const noexcept {
+        return [&]<std::size_t... L>(std::index_sequence<L...>) {
+            return (std::size_t{0} + ... + graph_type::template parameters_of_layer<L>);
+        }(std::make_index_sequence<layer_count>{});
+    }
+
+    void summary(std::ostream& os = std::cout) const {
+        io::print_summary(os, io::make_summary_table<graph_type>(name_, show_inputs_));
+    }
+
+    // ---- weights ----------------------------------------------------------------------------
+    std::vector<xt::xarray<float>> get_weights() const {
+        return detail::get_weights<graph_type>(params_);
+    }
+    // All shapes are checked before any weight changes.
+    void set_weights(const std::vector<xt::xarray<float>>& weights) {
+        detail::set_weights<graph_type>(params_, weights);
+    }
+    // Re-draws every weight of this model (shared ones too) from `seed`.
+    void initialize_weights(std::uint64_t seed) {
+        detail::initialize_weights<graph_type>(params_, seed);
+    }
+    const std::array<float*, layer_count>& layer_parameters() const noexcept { return params_; }
+
+    // ---- training configuration ---------------------------------------------------------------
+    void compile(const Adam& optimizer, const BinaryCrossentropy& loss) {
+        optimizer.validate();
+        loss.validate();
+        optimizer_ = optimizer;
+        loss_ = loss;
+    }
+    bool is_compiled() const noexcept { return optimizer_.has_value(); }
+    const std::optional<Adam>& optimizer() const noexcept { return optimizer_; }
+    const std::optional<BinaryCrossentropy>& loss() const noexcept { return loss_; }
+
+    // ---- inference ----------------------------------------------------------------------------
+    // One batch per input (rows are samples); returns one batch per output, a std::tuple when
+    // there are several.
+    template <class... Batches>
+        requires(sizeof...(Batches) == sizeof...(Inputs))
+    auto predict(const Batches&... batches) const {
+        const std::size_t samples = checked_batch_samples(batches...);
+        auto results = std::tuple<detail::batch_t<typename Outputs::shape_type>...>{
+            detail::batch_t<typename Outputs::shape_type>(
+                batch_shape<typename Outputs::shape_type>(samples))...};
+        // References to float row-major containers, copies of anything else, made once.
+        const std::tuple<decltype(detail::row_major_floats(batches))...> sources{
+            detail::row_major_floats(batches)...};
+        const std::size_t tile = std::min(samples, tile_samples);
+        aligned_buffer scratch(tile * plan::sample_storage);
+        for (std::size_t first = 0; first < samples; first += tile) {
+            const std::size_t count = std::min(tile, samples - first);
+            [&]<std::size_t... I>(std::index_sequence<I...>) {
+                (detail::pad_samples<typename Inputs::shape_type>(
+                     std::get<I>(sources).data() + first * Inputs::shape_type::size, count,
+                     plan::template buffer<Inputs>(scratch.data(), count)),
+                 ...);
+            }(std::index_sequence_for<Inputs...>{});
+            plan::run(params_, scratch.data(), count);
+            store_outputs(results, scratch.data(), first, count,
+                          std::index_sequence_for<Outputs...>{});
+        }
+        return unwrap(std::move(results));
+    }
+
+    // One sample per input, as fixed-size tensors; allocates nothing.
+    auto operator()(const detail::fixed_sample_t<typename Inputs::shape_type>&... samples) const
+        noexcept {
+        alignas(buffer_alignment) std::array<float, plan::sample_storage> scratch{};
+        (detail::pad_samples<typename Inputs::shape_type>(
+             samples.data(), 1, plan::template buffer<Inputs>(scratch.data(), 1)),
+         ...);
+        plan::run(params_, scratch.data(), 1);
+        auto results = std::tuple<detail::fixed_sample_t<typename Outputs::shape_type>...>{};
+        [&]<std::size_t... O>(std::index_sequence<O...>) {
+            (detail::unpad_samples<typename Outputs::shape_type>(
+                 plan::template buffer<Outputs>(scratch.data(), 1), 1,
+                 std::get<O>(results).data()),
+             ...);
+        }(std::index_sequence_for<Outputs...>{});
+        return unwrap(std::move(results));
+    }
+
+protected:
+    Model(std::shared_ptr<parameter_store> base, std::string_view base_name, bool show_inputs)
+        : name_(detail::unique_model_name(base_name)),
+          store_(bind_parameters<graph_type>(std::move(base), params_,
+                                             detail::next_initialization_seed())),
+          show_inputs_(show_inputs) {}
+
+private:
+    template <class M, std::size_t L>
+    friend class layer_handle;
+
+    // Samples per pass through the graph: enough to amortise the kernel calls, few enough that
+    // every node's buffer of the tile stays in L2.
+    static constexpr std::size_t tile_samples =
+        std::max<std::size_t>(1, (256 * 1024 / sizeof(float)) / plan::sample_storage);
+
+    static constexpr bool is_input(std::size_t layer) {
+        return [&]<std::size_t... L>(std::index_sequence<L...>) {
+            return ((L == layer && InputTensor<typename graph_type::template layer_t<L>>) || ...);
+        }(std::make_index_sequence<layer_count>{});
+    }
+
+    template <Shape S>
+    static std::array<std::size_t, S::rank + 1> batch_shape(std::size_t samples) {
+        std::array<std::size_t, S::rank + 1> dims{samples};
+        std::copy(S::dims.begin(), S::dims.end(), dims.begin() + 1);
+        return dims;
+    }
+
+    template <class... Batches>
+    static std::size_t checked_batch_samples(const Batches&... batches) {
+        constexpr std::array<std::string_view, sizeof...(Inputs)> names{
+            graph_type::names[graph_type::template layer_index<Inputs>].view()...};
+        const std::array<std::size_t, sizeof...(Inputs)> samples{
+            detail::checked_samples<typename Inputs::shape_type>(
+                "Model::predict", names[index_of_v<type_list<Inputs...>, Inputs>], batches)...};
+        for (std::size_t i = 1; i < samples.size(); ++i)
+            if (samples[i] != samples[0])
+                throw std::invalid_argument(
+                    "xfuse: Model::predict: inputs '" + std::string(names[0]) + "' and '" +
+                    std::string(names[i]) + "' have different numbers of samples (" +
+                    std::to_string(samples[0]) + " vs " + std::to_string(samples[i]) + ")");
+        return samples[0];
+    }
+
+    template <class Results, std::size_t... O>
+    void store_outputs(Results& results, float* scratch, std::size_t first, std::size_t count,
+                       std::index_sequence<O...>) const {
+        (detail::unpad_samples<typename Outputs::shape_type>(
+             plan::template buffer<Outputs>(scratch, count), count,
+             std::get<O>(results).data() + first * Outputs::shape_type::size),
+         ...);
+    }
+
+    template <class Tuple>
+    static auto unwrap(Tuple&& results) {
+        if constexpr (std::tuple_size_v<std::remove_cvref_t<Tuple>> == 1)
+            return std::get<0>(std::forward<Tuple>(results));
+        else
+            return std::forward<Tuple>(results);
+    }
+
+    std::string name_;
+    std::array<float*, layer_count> params_{};
+    std::shared_ptr<parameter_store> store_;
+    bool show_inputs_ = true;
+    std::optional<Adam> optimizer_;
+    std::optional<BinaryCrossentropy> loss_;
+};
+
+template <class NamingRoot, class... Inputs, class... Outputs>
+Model(input_list<NamingRoot, Inputs...>, Outputs...)
+    -> Model<input_list<NamingRoot, Inputs...>, Outputs...>;
+
+}  // namespace xfuse
+
+#include "layer_handle.hpp"
