@@ -10,6 +10,7 @@
 #include "layers/dot.hpp"
 #include "layers/input.hpp"
 #include "layers/merge.hpp"
+#include "layers/tagged.hpp"
 #include "model/model.hpp"
 #include "model/sequential.hpp"
 #include "train/losses.hpp"

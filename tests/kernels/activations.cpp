@@ -206,6 +206,15 @@ struct not_an_activation {
     static constexpr std::string_view name = "not_an_activation";
 };
 
+// Kernels call apply from noexcept code, so a throwing apply is not an activation.
+struct throwing_activation {
+    static constexpr std::string_view name = "throwing_activation";
+    template <class T>
+    static T apply(T x) {
+        return x;
+    }
+};
+
 }  // namespace
 
 static_assert(xf::ElementwiseActivation<xf::relu_t> && xf::ElementwiseActivation<xf::gelu_t> &&
@@ -214,6 +223,7 @@ static_assert(xf::RowwiseActivation<xf::softmax_t> && !xf::ElementwiseActivation
 static_assert(!xf::RowwiseActivation<xf::relu_t>);
 static_assert(xf::ActivationFunction<xf::softmax_t> && xf::ActivationFunction<xf::hard_sigmoid_t>);
 static_assert(!xf::ActivationFunction<int> && !xf::ActivationFunction<not_an_activation>);
+static_assert(!xf::ActivationFunction<throwing_activation>);
 static_assert(std::is_empty_v<xf::sigmoid_t> && std::is_empty_v<xf::softmax_t>);
 
 BOOST_AUTO_TEST_SUITE(elementwise)

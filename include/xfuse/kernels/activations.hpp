@@ -28,23 +28,15 @@ namespace xfuse {
 
 namespace detail {
 
-template <class T>
-struct scalar_of {
-    using type = T;
-};
-template <class T, class A>
-struct scalar_of<xsimd::batch<T, A>> {
-    using type = T;
-};
-
 template <class R>
 inline constexpr bool is_ratio = false;
 template <std::intmax_t Num, std::intmax_t Den>
 inline constexpr bool is_ratio<std::ratio<Num, Den>> = true;
 
+// revert_simd_traits maps batch<float> to float and leaves scalars as they are.
 template <class T>
 T splat(double value) noexcept {
-    return T(static_cast<typename scalar_of<T>::type>(value));
+    return T(static_cast<typename xsimd::revert_simd_traits<T>::type>(value));
 }
 
 // xsimd 8.1 has no scalar select; this pair lets one formula branch for both.
@@ -288,22 +280,23 @@ inline constexpr hard_sigmoid_t hard_sigmoid{};
 
 // ---- concepts ------------------------------------------------------------------------------
 
+// Kernels call apply and apply_row in noexcept loops.
 template <class A>
 concept ElementwiseActivation = requires(float f, double d, simd_batch b) {
     { A::name } -> std::convertible_to<std::string_view>;
-    { A::apply(f) }
-    noexcept->std::same_as<float>;
-    { A::apply(d) }
-    noexcept->std::same_as<double>;
-    { A::apply(b) }
-    noexcept->std::same_as<simd_batch>;
+    { A::apply(f) } -> std::same_as<float>;
+    { A::apply(d) } -> std::same_as<double>;
+    { A::apply(b) } -> std::same_as<simd_batch>;
+    requires noexcept(A::apply(f));
+    requires noexcept(A::apply(d));
+    requires noexcept(A::apply(b));
 };
 
 template <class A>
 concept RowwiseActivation = requires(float* row, std::size_t n) {
     { A::name } -> std::convertible_to<std::string_view>;
-    { A::apply_row(row, n) }
-    noexcept;
+    A::apply_row(row, n);
+    requires noexcept(A::apply_row(row, n));
 };
 
 template <class A>

@@ -1,0 +1,2 @@
+// Placeholder while docs/custom_layer is written.
+int main() {}

@@ -1,0 +1,158 @@
+// docs/seed_walkthrough.md: the seed notebook, step by step, with each claim of the page checked.
+#include <xfuse/xfuse.hpp>
+#include <xtensor/xrandom.hpp>
+#include <xtensor/xview.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace xf = xfuse;
+
+int failures = 0;
+#define CHECK(condition)                                                                    \
+    do {                                                                                    \
+        if (!(condition)) {                                                                 \
+            std::cerr << __FILE__ << ":" << __LINE__ << ": check failed: " #condition "\n"; \
+            ++failures;                                                                     \
+        }                                                                                   \
+    } while (false)
+
+// The summary as the page shows it. Keras pads every row with spaces to the full width; the
+// page cannot keep trailing spaces reliably, so both sides are compared without them.
+std::string without_trailing_spaces(const std::string& text) {
+    std::istringstream lines(text);
+    std::string line, result;
+    while (std::getline(lines, line)) {
+        line.erase(line.find_last_not_of(' ') + 1);
+        result += line + "\n";
+    }
+    return result;
+}
+
+const char* const expected_summary = R"(Model: "model"
+__________________________________________________________________________________________________
+ Layer (type)                   Output Shape         Param #     Connected to
+==================================================================================================
+ input_1 (InputLayer)           [(None, 10)]         0           []
+
+ input_2 (InputLayer)           [(None, 20)]         0           []
+
+ dense (Dense)                  (None, 32)           352         ['input_1[0][0]']
+
+ dense_1 (Dense)                (None, 64)           1344        ['input_2[0][0]']
+
+ concatenate (Concatenate)      (None, 96)           0           ['dense[0][0]',
+                                                                  'dense_1[0][0]']
+
+ attention (Dense)              (None, 96)           9312        ['concatenate[0][0]']
+
+ dot (Dot)                      (None, 1)            0           ['concatenate[0][0]',
+                                                                  'attention[0][0]']
+
+ dense_2 (Dense)                (None, 1)            2           ['dot[0][0]']
+
+==================================================================================================
+Total params: 11,010
+Trainable params: 11,010
+Non-trainable params: 0
+__________________________________________________________________________________________________
+)";
+
+int main() {
+    // [graph]
+    auto input1 = xf::Input<10>{};
+    auto input2 = xf::Input<20>{};
+    auto x1 = xf::Dense<32, xf::relu>{}(input1);
+    auto x2 = xf::Dense<64, xf::relu>{}(input2);
+    auto x = xf::Concatenate{}(x1, x2);                         // (96)
+    auto alpha = xf::Dense<96, xf::softmax, "attention">{}(x);  // the weights, (96)
+    auto s = xf::Dot<1>{}(x, alpha);                            // the weighted sum, (1)
+    auto output = xf::Dense<1, xf::sigmoid>{}(s);
+    // [graph]
+    static_assert(std::is_same_v<decltype(x)::shape_type, xf::shape<96>>);
+    static_assert(std::is_same_v<decltype(alpha)::shape_type, xf::shape<96>>);
+    static_assert(std::is_same_v<decltype(s)::shape_type, xf::shape<1>>);
+    static_assert(std::is_same_v<decltype(output)::shape_type, xf::shape<1>>);
+
+    // [model]
+    auto model = xf::Model{xf::inputs(input1, input2), output};
+    model.compile(xf::Adam{}, xf::BinaryCrossentropy{});
+    model.summary();
+    // [model]
+    std::ostringstream summary;
+    model.summary(summary);
+    CHECK(without_trailing_spaces(summary.str()) == expected_summary);
+    CHECK(model.name() == "model");
+    CHECK(model.count_params() == 11010);
+    CHECK(model.is_compiled());
+    CHECK(model.optimizer()->learning_rate == 1e-3f);
+
+    // [layer order]
+    const std::vector<std::string> keras_order{"input_1",     "input_2",   "dense", "dense_1",
+                                               "concatenate", "attention", "dot",   "dense_2"};
+    // [layer order]
+    CHECK(model.layer_names() == keras_order);
+
+    // [sub-model]
+    auto attention = xf::Model{model.inputs(), model.get_layer<"attention">().output()};
+    xt::xtensor<float, 2> a = xt::random::randn<float>({10000, 10});
+    xt::xtensor<float, 2> b = xt::random::randn<float>({10000, 20});
+    xt::xtensor<float, 2> o = attention.predict(a, b);
+    std::cout << "(" << o.shape(0) << ", " << o.shape(1) << ")\n";  // (10000, 96)
+    std::cout << xt::sum(xt::row(o, 1234))() << "\n";              // 1
+    // [sub-model]
+    CHECK(attention.name() == "model_1");
+    CHECK(attention.count_params() == 352 + 1344 + 9312);
+    CHECK(o.shape(0) == 10000 && o.shape(1) == 96);
+    for (std::size_t n = 0; n < o.shape(0); ++n) {
+        const float sum = xt::sum(xt::row(o, n))();
+        if (std::abs(sum - 1.0f) > 1e-5f) {
+            std::cerr << "row " << n << " sums to " << sum << "\n";
+            ++failures;
+            break;
+        }
+    }
+    CHECK(xt::amin(o)() > 0.0f);
+
+    // [shared weights]
+    // Zero logits give every feature the weight 1/96. The sub-model sees the change: the
+    // attention layer's weights are one set, owned by both models.
+    auto attention_layer = model.get_layer<"attention">();
+    const std::vector<xt::xarray<float>> trained = attention_layer.get_weights();
+    attention_layer.set_weights({xt::zeros<float>({96, 96}), xt::zeros<float>({96})});
+    xt::xtensor<float, 2> uniform = attention.predict(a, b);
+    attention_layer.set_weights(trained);
+    // [shared weights]
+    CHECK(xt::amax(xt::abs(uniform - 1.0f / 96))() < 1e-6f);
+    CHECK(xt::amax(xt::abs(attention.predict(a, b) - o))() == 0.0f);
+
+    // [weighted average]
+    auto parts = xf::Model{model.inputs(), model.get_layer<"concatenate">().output(),
+                           model.get_layer<"attention">().output(),
+                           model.get_layer<"dot">().output()};
+    auto [features, weights, pooled] = parts.predict(a, b);
+    // [weighted average]
+    for (std::size_t n = 0; n < 100; ++n) {
+        const auto f = xt::row(features, n);
+        const auto w = xt::row(weights, n);
+        const float expected = xt::sum(f * w)();
+        CHECK(std::abs(pooled(n, 0) - expected) <= 1e-5f * (1.0f + std::abs(expected)));
+        // Weights that are positive and sum to 1 make the sum a weighted average: it lies
+        // between the smallest and the largest feature of its sample.
+        CHECK(pooled(n, 0) >= xt::amin(f)() - 1e-5f && pooled(n, 0) <= xt::amax(f)() + 1e-5f);
+    }
+    // Dynamic: each sample gets its own weights.
+    CHECK(xt::amax(xt::abs(xt::row(weights, 0) - xt::row(weights, 1)))() > 1e-4f);
+
+    if (failures != 0) {
+        std::cerr << failures << " check(s) failed\n";
+        return EXIT_FAILURE;
+    }
+}

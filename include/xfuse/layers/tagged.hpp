@@ -1,0 +1,61 @@
+// The layers with an explicit identity tag, for code inside templates.
+//
+// Every layer's identity normally comes from a defaulted lambda-type template argument, so
+// each written xf::Dense<32>{} is a layer of its own. g++ 12 crashes (internal compiler error in
+// tsubst) when such a default is substituted inside any template, even a generic lambda. In
+// template code, name the layer's identity yourself with a local struct:
+//
+//   template <std::size_t N> auto block(auto x) {
+//       return xf::tagged::Dense<struct hidden, N, xf::relu>{}(x);
+//   }
+//
+// A struct declared in a function template is a new type in every instantiation, so each
+// instantiation makes its own layers, as each call of a Keras function would.
+#pragma once
+
+#include <cstddef>
+
+#include "activation.hpp"
+#include "concatenate.hpp"
+#include "dense.hpp"
+#include "dot.hpp"
+#include "input.hpp"
+#include "merge.hpp"
+
+namespace xfuse::tagged {
+
+template <class Tag, std::size_t D0, std::size_t D1 = detail::no_axis,
+          std::size_t D2 = detail::no_axis, std::size_t D3 = detail::no_axis>
+using Input = xfuse::Input<D0, D1, D2, D3, Tag>;
+
+template <class Tag, fixed_string Name, std::size_t D0, std::size_t D1 = detail::no_axis,
+          std::size_t D2 = detail::no_axis, std::size_t D3 = detail::no_axis>
+using NamedInput = xfuse::NamedInput<Name, D0, D1, D2, D3, Tag>;
+
+template <class Tag, std::size_t Units, auto Act = linear, fixed_string Name = "",
+          bool UseBias = true>
+using Dense = xfuse::Dense<Units, Act, Name, UseBias, Tag>;
+
+template <class Tag, auto F, fixed_string Name = "">
+using Activation = xfuse::Activation<F, Name, Tag>;
+
+template <class Tag, int Axis = -1, fixed_string Name = "">
+using Concatenate = xfuse::Concatenate<Axis, Name, Tag>;
+
+template <class Tag, int Axes, bool Normalize = false, fixed_string Name = "">
+using Dot = xfuse::Dot<Axes, Normalize, Name, Tag>;
+
+template <class Tag, fixed_string Name = "">
+using Add = xfuse::Add<Name, Tag>;
+template <class Tag, fixed_string Name = "">
+using Subtract = xfuse::Subtract<Name, Tag>;
+template <class Tag, fixed_string Name = "">
+using Multiply = xfuse::Multiply<Name, Tag>;
+template <class Tag, fixed_string Name = "">
+using Average = xfuse::Average<Name, Tag>;
+template <class Tag, fixed_string Name = "">
+using Maximum = xfuse::Maximum<Name, Tag>;
+template <class Tag, fixed_string Name = "">
+using Minimum = xfuse::Minimum<Name, Tag>;
+
+}  // namespace xfuse::tagged
