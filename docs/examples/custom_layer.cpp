@@ -1,2 +1,147 @@
-// Placeholder while docs/custom_layer is written.
-int main() {}
+// docs/custom_layers.md: the seed notebook's AttentionLayer2 as a layer type of its own.
+#include <xfuse/xfuse.hpp>
+#include <xtensor/xrandom.hpp>
+#include <xtensor/xview.hpp>
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace xf = xfuse;
+
+int failures = 0;
+#define CHECK(condition)                                                                    \
+    do {                                                                                    \
+        if (!(condition)) {                                                                 \
+            std::cerr << __FILE__ << ":" << __LINE__ << ": check failed: " #condition "\n"; \
+            ++failures;                                                                     \
+        }                                                                                   \
+    } while (false)
+
+// [layer]
+// Keras' AttentionLayer2(units): Dense(units, activation='softmax'); its output is the vector
+// of attention weights, positive and summing to 1 over the last axis.
+template <std::size_t Units, xf::fixed_string Name = "", class Tag = decltype([] {})>
+struct AttentionLayer2 : xf::layer<AttentionLayer2<Units, Name, Tag>> {
+    static_assert(Units > 0, "AttentionLayer2: Units must be positive");
+
+    static constexpr std::string_view class_name = "AttentionLayer2";
+    static constexpr std::string_view name = Name.view();
+
+    // The shape rule: one input, whose last axis becomes Units.
+    template <xf::Shape... In>
+    struct rule {
+        static_assert(sizeof...(In) == 1, "AttentionLayer2 takes exactly one input tensor");
+    };
+    template <xf::Shape In>
+    struct rule<In> {
+        using type = xf::with_last_t<In, Units>;
+    };
+    template <xf::Shape... In>
+    using output_shape = typename rule<In...>::type;
+
+    // The weights in Keras' order: kernel (in, units), then bias (units).
+    template <xf::Shape In>
+    static constexpr std::array<xf::weight_spec, 2> weights_of() {
+        return {xf::weight_spec{"kernel", {In::last, Units}, 2, xf::initializer::glorot_uniform},
+                xf::weight_spec{"bias", {Units}, 1, xf::initializer::zeros}};
+    }
+    template <xf::Shape... In>
+    static constexpr auto weights = weights_of<In...>();
+
+    // `params` holds the kernel, In::last rows of padded(Units) floats, then the bias.
+    template <xf::Shape In>
+    static void forward(const float* params, std::size_t samples, std::array<const float*, 1> in,
+                        float* out) noexcept {
+        const float* kernel = params;
+        const float* bias = params + In::last * xf::padded(Units);
+        const std::size_t rows = samples * In::rows;
+        xf::kernels::dense_rows<In::last, Units>(kernel, bias, in[0], out, rows);
+        xf::apply_activation<xf::softmax_t>(out, rows, Units, xf::padded(Units));
+    }
+};
+// [layer]
+
+int main() {
+    // [model]
+    auto input1 = xf::Input<10>{};
+    auto input2 = xf::Input<20>{};
+    auto x1 = xf::Dense<32, xf::relu>{}(input1);
+    auto x2 = xf::Dense<64, xf::relu>{}(input2);
+    auto x = xf::Concatenate{}(x1, x2);
+    // units=x1.shape[-1] + x2.shape[-1], as the notebook computes it
+    constexpr std::size_t units = decltype(x1)::shape_type::last + decltype(x2)::shape_type::last;
+    auto alpha = AttentionLayer2<units, "attention">{}(x);
+    auto s = xf::Dot<1>{}(x, alpha);
+    auto output = xf::Dense<1, xf::sigmoid>{}(s);
+    auto model = xf::Model{xf::inputs(input1, input2), output};
+    model.compile(xf::Adam{}, xf::BinaryCrossentropy{});
+    model.summary();
+    // [model]
+    std::ostringstream summary;
+    model.summary(summary);
+    CHECK(summary.str().find(" attention (AttentionLayer2)    (None, 96)           9312 ") !=
+          std::string::npos);
+    CHECK(model.count_params() == 11010);
+    CHECK((model.layer_names() == std::vector<std::string>{"input_1", "input_2", "dense",
+                                                           "dense_1", "concatenate", "attention",
+                                                           "dot", "dense_2"}));
+
+    // [reference]
+    // The same graph with the built-in Dense in the attention step.
+    auto r_input1 = xf::Input<10>{};
+    auto r_input2 = xf::Input<20>{};
+    auto r_x1 = xf::Dense<32, xf::relu>{}(r_input1);
+    auto r_x2 = xf::Dense<64, xf::relu>{}(r_input2);
+    auto r_x = xf::Concatenate{}(r_x1, r_x2);
+    auto r_alpha = xf::Dense<96, xf::softmax, "attention">{}(r_x);
+    auto r_output = xf::Dense<1, xf::sigmoid>{}(xf::Dot<1>{}(r_x, r_alpha));
+    auto reference = xf::Model{xf::inputs(r_input1, r_input2), r_output};
+
+    // Both list their weights in the same order, so one model's list fits the other.
+    reference.set_weights(model.get_weights());
+
+    xt::xtensor<float, 2> a = xt::random::randn<float>({1000, 10});
+    xt::xtensor<float, 2> b = xt::random::randn<float>({1000, 20});
+    xt::xtensor<float, 2> ours = model.predict(a, b);
+    xt::xtensor<float, 2> theirs = reference.predict(a, b);
+    // [reference]
+    // The two run the same kernels today; a tolerance keeps the check valid once the built-in
+    // Dense is fused with its softmax and rounds differently.
+    CHECK(xt::amax(xt::abs(ours - theirs))() < 1e-6f);
+    {
+        auto attention = xf::Model{model.inputs(), model.get_layer<"attention">().output()};
+        auto r_attention =
+            xf::Model{reference.inputs(), reference.get_layer<"attention">().output()};
+        xt::xtensor<float, 2> weights = attention.predict(a, b);
+        CHECK(xt::amax(xt::abs(weights - r_attention.predict(a, b)))() < 1e-6f);
+        CHECK(xt::amax(xt::abs(xt::sum(weights, {1}) - 1.0f))() < 1e-5f);
+    }
+
+    // [defaults]
+    // Unnamed, the layer takes Keras' default name from its class name.
+    auto sequence = xf::Input<3, 5>{};  // 3 rows of 5 features per sample
+    auto unnamed = xf::Model{xf::inputs(sequence), AttentionLayer2<4>{}(sequence)};
+    // layer names: input_1, attention_layer2; output per sample: (3, 4)
+    // [defaults]
+    CHECK((unnamed.layer_names() == std::vector<std::string>{"input_1", "attention_layer2"}));
+    CHECK(unnamed.count_params() == 5 * 4 + 4);
+    {
+        xt::xtensor<float, 3> samples = xt::random::randn<float>({7, 3, 5});
+        xt::xtensor<float, 3> weights = unnamed.predict(samples);
+        CHECK(weights.shape(0) == 7 && weights.shape(1) == 3 && weights.shape(2) == 4);
+        CHECK(xt::amax(xt::abs(xt::sum(weights, {2}) - 1.0f))() < 1e-5f);
+    }
+
+    if (failures != 0) {
+        std::cerr << failures << " check(s) failed\n";
+        return EXIT_FAILURE;
+    }
+}

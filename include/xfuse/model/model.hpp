@@ -104,8 +104,8 @@ public:
     // Names in Keras' layer order (model.layers).
     std::vector<std::string> layer_names() const {
         std::vector<std::string> names;
-        for (const auto& n : graph_type::names)
-            if (show_inputs_ || !is_input(names.size())) names.emplace_back(n.view());
+        for (std::size_t i = 0; i < layer_count; ++i)
+            if (show_inputs_ || !is_input(i)) names.emplace_back(graph_type::names[i].view());
         return names;
     }
 

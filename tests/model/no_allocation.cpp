@@ -1,0 +1,89 @@
+// The single-sample call performs no heap allocation: every operator new is counted.
+#define BOOST_TEST_MODULE model_no_allocation
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <cstdlib>
+#include <new>
+
+#include "support/seed_model.hpp"
+
+// The replacements pair malloc with free consistently; g++ cannot see that through the
+// replaced operators and warns.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+namespace {
+std::atomic<std::size_t> allocations{0};
+}
+
+void* operator new(std::size_t size) {
+    ++allocations;
+    if (void* p = std::malloc(size ? size : 1))
+        return p;
+    throw std::bad_alloc();
+}
+void* operator new(std::size_t size, std::align_val_t align) {
+    ++allocations;
+    const std::size_t a = static_cast<std::size_t>(align);
+    if (void* p = std::aligned_alloc(a, (size + a - 1) / a * a))
+        return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) {
+    return operator new(size);
+}
+void* operator new[](std::size_t size, std::align_val_t align) {
+    return operator new(size, align);
+}
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+    std::free(p);
+}
+
+BOOST_AUTO_TEST_CASE(single_sample_call_allocates_nothing) {
+    auto model = seed::build();
+    auto attention = xfuse::Model{model.inputs(), model.get_layer<"attention">().output()};
+    xt::xtensor_fixed<float, xt::xshape<10>> a;
+    xt::xtensor_fixed<float, xt::xshape<20>> b;
+    a.fill(0.5f);
+    b.fill(-0.25f);
+
+    const std::size_t before = allocations.load();
+    const auto y = model(a, b);
+    const auto weights = attention(a, b);
+    const std::size_t after = allocations.load();
+
+    BOOST_TEST(after - before == 0u);
+    BOOST_TEST(y(0) > 0.0f);
+    BOOST_TEST(y(0) < 1.0f);
+    BOOST_TEST(xt::sum(weights)() == 1.0f, boost::test_tools::tolerance(1e-6f));
+
+    // The counter works: a batch prediction does allocate (its result, at least).
+    xt::xtensor<float, 2> batch_a = xt::ones<float>({2, 10});
+    xt::xtensor<float, 2> batch_b = xt::ones<float>({2, 20});
+    const std::size_t before_batch = allocations.load();
+    const auto batch = model.predict(batch_a, batch_b);
+    BOOST_TEST(allocations.load() > before_batch);
+    BOOST_TEST(batch.shape(0) == 2u);
+}
