@@ -4,11 +4,12 @@
 #include <xtensor/xview.hpp>
 
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <iostream>
-#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace xf = xfuse;
 
@@ -36,6 +37,10 @@ int main() {
     xt::xtensor<float, 2> probabilities = model.predict(batch);  // shape (5, 1)
     // [predict]
     CHECK(probabilities.shape(0) == 5 && probabilities.shape(1) == 1);
+    // Other expressions are converted once: a double array, a view.
+    CHECK(model.predict(xt::xtensor<double, 2>(batch)) == probabilities);
+    CHECK(model.predict(xt::view(batch, xt::range(0, 2), xt::all())) ==
+          xt::view(probabilities, xt::range(0, 2), xt::all()));
     for (float p : probabilities) CHECK(p > 0.0f && p < 1.0f);
 
     // [sample]
@@ -60,24 +65,50 @@ int main() {
     CHECK(weights[2].shape(0) == 16 && weights[2].shape(1) == 1);
     CHECK(weights[3].dimension() == 1 && weights[3].shape(0) == 1);
     for (float c : constant) CHECK(std::abs(c - 1.0f / (1.0f + std::exp(-2.0f))) < 1e-6f);
+    CHECK(model.get_layer<"dense_1">().get_weights()[1](0) == 2.0f);
+
+#if defined(XFUSE_DOCS_SHAPE_ERROR)  // does not compile, on purpose
+    // [shape error]
+    auto features = xf::Input<8>{};
+    auto hidden = xf::Dense<16, xf::relu>{}(features);
+    auto score = xf::Dot<1>{}(features, hidden);  // 8 features against 16
+    // [shape error]
+#endif
 
     // [bad batch]
-    // The number of features is wrong: 7 instead of 8.
+    // 7 features where the model takes 8: a run-time mistake, reported by an exception.
     xt::xtensor<float, 2> wrong = xt::zeros<float>({5, 7});
-    try {
-        model.predict(wrong);
-    } catch (const std::invalid_argument& error) {
-        std::cout << error.what() << "\n";
-    }
-    // [bad batch]
     std::string message;
     try {
         model.predict(wrong);
     } catch (const std::invalid_argument& error) {
         message = error.what();
     }
+    std::cout << message << "\n";
+    // xfuse: Model::predict input 'input_1': expected shape (None, 8), got (5, 7)
+    // [bad batch]
     CHECK(message ==
           "xfuse: Model::predict input 'input_1': expected shape (None, 8), got (5, 7)");
+
+    // A weight list of the wrong length or shape is refused before any weight changes.
+    const std::vector<xt::xarray<float>> before = model.get_weights();
+    bool refused = false;
+    try {
+        model.set_weights({before[0], before[1], before[2]});
+    } catch (const std::invalid_argument&) {
+        refused = true;
+    }
+    CHECK(refused);
+    try {
+        model.set_weights({before[0], before[1], xt::zeros<float>({1, 16}), before[3]});
+        refused = false;
+    } catch (const std::invalid_argument& error) {
+        CHECK(std::string(error.what()).find("expected shape (16, 1), got (1, 16)") !=
+              std::string::npos);
+    }
+    CHECK(refused);
+    const std::vector<xt::xarray<float>> after = model.get_weights();
+    for (std::size_t i = 0; i < before.size(); ++i) CHECK(after[i] == before[i]);
 
     if (failures != 0) {
         std::cerr << failures << " check(s) failed\n";

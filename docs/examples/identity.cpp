@@ -115,6 +115,7 @@ int main() {
     // Two layers, dense and dense_1, each with its own 20 weights.
     // [sequential]
     CHECK(sequential.count_params() == 2 * (4 * 4 + 4));
+    CHECK((sequential.layer_names() == std::vector<std::string>{"dense", "dense_1"}));
     CHECK(sequential.get_layer<"dense">().count_params() == 4 * 4 + 4);
     CHECK(sequential.get_layer<"dense_1">().count_params() == 4 * 4 + 4);
     {

@@ -65,6 +65,30 @@ Non-trainable params: 0
 __________________________________________________________________________________________________
 )";
 
+const char* const expected_attention_summary = R"(Model: "model_1"
+__________________________________________________________________________________________________
+ Layer (type)                   Output Shape         Param #     Connected to
+==================================================================================================
+ input_1 (InputLayer)           [(None, 10)]         0           []
+
+ input_2 (InputLayer)           [(None, 20)]         0           []
+
+ dense (Dense)                  (None, 32)           352         ['input_1[0][0]']
+
+ dense_1 (Dense)                (None, 64)           1344        ['input_2[0][0]']
+
+ concatenate (Concatenate)      (None, 96)           0           ['dense[0][0]',
+                                                                  'dense_1[0][0]']
+
+ attention (Dense)              (None, 96)           9312        ['concatenate[0][0]']
+
+==================================================================================================
+Total params: 11,008
+Trainable params: 11,008
+Non-trainable params: 0
+__________________________________________________________________________________________________
+)";
+
 int main() {
     // [graph]
     auto input1 = xf::Input<10>{};
@@ -95,19 +119,25 @@ int main() {
     CHECK(model.optimizer()->learning_rate == 1e-3f);
 
     // [layer order]
+    // Keras' model.layers: deepest first; at one depth, in the order a search from the
+    // output first meets them.
     const std::vector<std::string> keras_order{"input_1",     "input_2",   "dense", "dense_1",
                                                "concatenate", "attention", "dot",   "dense_2"};
-    // [layer order]
     CHECK(model.layer_names() == keras_order);
+    // [layer order]
 
     // [sub-model]
     auto attention = xf::Model{model.inputs(), model.get_layer<"attention">().output()};
+    attention.summary();
     xt::xtensor<float, 2> a = xt::random::randn<float>({10000, 10});
     xt::xtensor<float, 2> b = xt::random::randn<float>({10000, 20});
     xt::xtensor<float, 2> o = attention.predict(a, b);
     std::cout << "(" << o.shape(0) << ", " << o.shape(1) << ")\n";  // (10000, 96)
     std::cout << xt::sum(xt::row(o, 1234))() << "\n";              // 1
     // [sub-model]
+    std::ostringstream attention_summary;
+    attention.summary(attention_summary);
+    CHECK(without_trailing_spaces(attention_summary.str()) == expected_attention_summary);
     CHECK(attention.name() == "model_1");
     CHECK(attention.count_params() == 352 + 1344 + 9312);
     CHECK(o.shape(0) == 10000 && o.shape(1) == 96);
@@ -125,10 +155,10 @@ int main() {
     // Zero logits give every feature the weight 1/96. The sub-model sees the change: the
     // attention layer's weights are one set, owned by both models.
     auto attention_layer = model.get_layer<"attention">();
-    const std::vector<xt::xarray<float>> trained = attention_layer.get_weights();
+    const std::vector<xt::xarray<float>> initial = attention_layer.get_weights();
     attention_layer.set_weights({xt::zeros<float>({96, 96}), xt::zeros<float>({96})});
     xt::xtensor<float, 2> uniform = attention.predict(a, b);
-    attention_layer.set_weights(trained);
+    attention_layer.set_weights(initial);
     // [shared weights]
     CHECK(xt::amax(xt::abs(uniform - 1.0f / 96))() < 1e-6f);
     CHECK(xt::amax(xt::abs(attention.predict(a, b) - o))() == 0.0f);
@@ -150,6 +180,14 @@ int main() {
     }
     // Dynamic: each sample gets its own weights.
     CHECK(xt::amax(xt::abs(xt::row(weights, 0) - xt::row(weights, 1)))() > 1e-4f);
+
+    // [first attempt]
+    // The notebook's first AttentionLayer: one logit per sample, then a softmax over it.
+    auto e = xf::Dense<1, xf::softmax>{}(x);
+    auto first_attempt = xf::Model{model.inputs(), e};
+    xt::xtensor<float, 2> ones = first_attempt.predict(a, b);  // 1.0 for every sample
+    // [first attempt]
+    CHECK(ones.shape(1) == 1 && xt::all(xt::equal(ones, 1.0f)));
 
     if (failures != 0) {
         std::cerr << failures << " check(s) failed\n";

@@ -76,8 +76,15 @@ int main(int argc, char** argv) {
     };
     int failures = 0;
     for (const auto& [page_name, program_name] : pages) {
-        const auto page = read_lines(docs / page_name);
-        const auto program = read_lines(docs / program_name);
+        std::vector<std::string> page, program;
+        try {
+            page = read_lines(docs / page_name);
+            program = read_lines(docs / program_name);
+        } catch (const std::runtime_error& error) {
+            std::cerr << error.what() << "\n";
+            ++failures;
+            continue;
+        }
         const auto blocks = cpp_blocks(page);
         if (blocks.empty()) {
             std::cerr << page_name << ": no ```cpp block\n";

@@ -60,6 +60,7 @@ struct Concatenate : layer<Concatenate<Axis, Name, Tag>> {
         static_assert(axis < First::rank,
                       "xfuse::Concatenate: the axis must name a sample axis (not the batch)");
         static constexpr bool valid = (detail::concatenable<axis, First, Rest>() && ...);
+        static_assert(valid);  // instantiates the checks above, whose messages name the sizes
         static constexpr auto dims = [] {
             auto d = First::dims;
             if (axis < First::rank) d[axis] = (First::dims[axis] + ... + Rest::dims[axis]);

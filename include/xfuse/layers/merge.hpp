@@ -31,6 +31,7 @@ struct merge_layer : layer<Derived> {
                       "xfuse: wrong number of inputs for this merge layer (Subtract takes two, "
                       "the others at least two)");
         static constexpr bool valid = (merge_shapes_agree<First, Rest>() && ...);
+        static_assert(valid);  // instantiates the checks above, whose messages name the shapes
         using type = First;
     };
     template <Shape... In>

@@ -13,6 +13,7 @@
 
 #include "../core/errors.hpp"
 #include "../core/shape.hpp"
+#include "../core/type_list.hpp"
 
 namespace xfuse::detail {
 
@@ -25,6 +26,13 @@ struct fixed_sample<S, std::index_sequence<I...>> {
 };
 template <Shape S>
 using fixed_sample_t = typename fixed_sample<S>::type;
+
+template <class Samples, class Inputs>
+inline constexpr bool are_samples_of = false;
+template <class... Samples, class... Inputs>
+    requires(sizeof...(Samples) == sizeof...(Inputs))
+inline constexpr bool are_samples_of<type_list<Samples...>, type_list<Inputs...>> =
+    (std::is_same_v<Samples, fixed_sample_t<typename Inputs::shape_type>> && ...);
 
 // A batch of shape S: one more axis, the samples.
 template <Shape S>

@@ -181,9 +181,13 @@ public:
         return unwrap(std::move(results));
     }
 
-    // One sample per input, as fixed-size tensors; allocates nothing.
-    auto operator()(const detail::fixed_sample_t<typename Inputs::shape_type>&... samples) const
-        noexcept {
+    // One sample per input, as fixed-size tensors of exactly the inputs' shapes (no implicit
+    // conversion, which would resize at run time); allocates nothing.
+    template <class... Samples>
+    auto operator()(const Samples&... samples) const noexcept {
+        static_assert(detail::are_samples_of<type_list<Samples...>, type_list<Inputs...>>,
+                      "xfuse::Model: a single-sample call takes one xt::xtensor_fixed<float, "
+                      "xt::xshape<...>> per input, of that input's shape (predict takes batches)");
         alignas(buffer_alignment) std::array<float, plan::sample_storage> scratch{};
         (detail::pad_samples<typename Inputs::shape_type>(
              samples.data(), 1, plan::template buffer<Inputs>(scratch.data(), 1)),
