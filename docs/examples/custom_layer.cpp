@@ -90,9 +90,22 @@ int main() {
     CHECK(summary.str().find(" attention (AttentionLayer2)    (None, 96)           9312 ") !=
           std::string::npos);
     CHECK(model.count_params() == 11010);
-    CHECK((model.layer_names() == std::vector<std::string>{"input_1", "input_2", "dense",
-                                                           "dense_1", "concatenate", "attention",
-                                                           "dot", "dense_2"}));
+    CHECK((model.layer_names() == std::vector<std::string>{"input_1", "input_2", "dense", "dense_1",
+                                                           "concatenate", "attention", "dot",
+                                                           "dense_2"}));
+
+    {
+        // Fresh weights as Keras makes them: Glorot-uniform kernel, limit sqrt(6 / (96 + 96)),
+        // and a zero bias.
+        const auto initial = model.get_layer<"attention">().get_weights();
+        const float limit = std::sqrt(6.0f / (96 + 96));
+        CHECK(initial.size() == 2);
+        CHECK(initial[0].shape(0) == 96 && initial[0].shape(1) == 96);
+        CHECK(xt::amax(xt::abs(initial[0]))() <= limit &&
+              xt::amax(xt::abs(initial[0]))() > 0.5f * limit);
+        CHECK(initial[1].dimension() == 1 && initial[1].shape(0) == 96);
+        CHECK(xt::all(xt::equal(initial[1], 0.0f)));
+    }
 
     // [reference]
     // The same graph with the built-in Dense in the attention step.

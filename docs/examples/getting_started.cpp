@@ -15,12 +15,12 @@ namespace xf = xfuse;
 
 // Every claim of the page is checked; a failed one is printed and makes the program fail.
 int failures = 0;
-#define CHECK(condition)                                                               \
-    do {                                                                               \
-        if (!(condition)) {                                                            \
+#define CHECK(condition)                                                                    \
+    do {                                                                                    \
+        if (!(condition)) {                                                                 \
             std::cerr << __FILE__ << ":" << __LINE__ << ": check failed: " #condition "\n"; \
-            ++failures;                                                                \
-        }                                                                              \
+            ++failures;                                                                     \
+        }                                                                                   \
     } while (false)
 
 int main() {
@@ -41,7 +41,8 @@ int main() {
     CHECK(model.predict(xt::xtensor<double, 2>(batch)) == probabilities);
     CHECK(model.predict(xt::view(batch, xt::range(0, 2), xt::all())) ==
           xt::view(probabilities, xt::range(0, 2), xt::all()));
-    for (float p : probabilities) CHECK(p > 0.0f && p < 1.0f);
+    for (float p : probabilities)
+        CHECK(p > 0.0f && p < 1.0f);
 
     // [sample]
     // One sample, as a fixed-size tensor: no allocation, the shape is checked by the compiler.
@@ -64,7 +65,8 @@ int main() {
     CHECK(weights[1].dimension() == 1 && weights[1].shape(0) == 16);
     CHECK(weights[2].shape(0) == 16 && weights[2].shape(1) == 1);
     CHECK(weights[3].dimension() == 1 && weights[3].shape(0) == 1);
-    for (float c : constant) CHECK(std::abs(c - 1.0f / (1.0f + std::exp(-2.0f))) < 1e-6f);
+    for (float c : constant)
+        CHECK(std::abs(c - 1.0f / (1.0f + std::exp(-2.0f))) < 1e-6f);
     CHECK(model.get_layer<"dense_1">().get_weights()[1](0) == 2.0f);
 
 #if defined(XFUSE_DOCS_SHAPE_ERROR)  // does not compile, on purpose
@@ -87,8 +89,7 @@ int main() {
     std::cout << message << "\n";
     // xfuse: Model::predict input 'input_1': expected shape (None, 8), got (5, 7)
     // [bad batch]
-    CHECK(message ==
-          "xfuse: Model::predict input 'input_1': expected shape (None, 8), got (5, 7)");
+    CHECK(message == "xfuse: Model::predict input 'input_1': expected shape (None, 8), got (5, 7)");
 
     // A weight list of the wrong length or shape is refused before any weight changes.
     const std::vector<xt::xarray<float>> before = model.get_weights();
@@ -108,7 +109,8 @@ int main() {
     }
     CHECK(refused);
     const std::vector<xt::xarray<float>> after = model.get_weights();
-    for (std::size_t i = 0; i < before.size(); ++i) CHECK(after[i] == before[i]);
+    for (std::size_t i = 0; i < before.size(); ++i)
+        CHECK(after[i] == before[i]);
 
     if (failures != 0) {
         std::cerr << failures << " check(s) failed\n";

@@ -84,7 +84,7 @@ int main() {
         xt::xtensor<float, 2> samples = xt::random::randn<float>({4, 3});
         xt::xtensor<float, 2> out = siamese.predict(samples, samples);
         CHECK(same_values(xt::view(out, xt::all(), xt::range(0, 2)),
-                    xt::view(out, xt::all(), xt::range(2, 4))));
+                          xt::view(out, xt::all(), xt::range(2, 4))));
     }
 
 #if defined(XFUSE_DOCS_SHARED_SHAPE_ERROR)  // does not compile, on purpose
@@ -95,6 +95,15 @@ int main() {
     auto broken = xf::Model{xf::inputs(narrow, wide), dense(narrow), dense(wide)};
     // [shared shape error]
 #endif
+
+    {
+        // Layers without weights take inputs of any shapes; the summary says "multiple".
+        auto narrow = xf::Input<3>{};
+        auto wide = xf::Input<5>{};
+        auto act = xf::Activation<xf::tanh>{};
+        auto m = xf::Model{xf::inputs(narrow, wide), act(narrow), act(wide)};
+        CHECK(summary_of(m).find(" activation (Activation)        multiple ") != std::string::npos);
+    }
 
     // [one tensor twice]
     auto h = xf::Dense<4>{}(input);
@@ -133,19 +142,31 @@ int main() {
     CHECK((copied.layer_names() == std::vector<std::string>{"input_1", "dense"}));
 
     // [helper use]
-    auto branches = xf::Model{xf::inputs(input), xf::Concatenate{}(dense_block(input), dense_block(input))};
+    auto branches =
+        xf::Model{xf::inputs(input), xf::Concatenate{}(dense_block(input), dense_block(input))};
     // One dense layer and one node: both halves of the output are the same 4 numbers.
     // [helper use]
     CHECK(branches.count_params() == 3 * 4 + 4);
+    {
+        xt::xtensor<float, 2> samples = xt::random::randn<float>({4, 3});
+        xt::xtensor<float, 2> out = branches.predict(samples);
+        CHECK(same_values(xt::view(out, xt::all(), xt::range(0, 4)),
+                          xt::view(out, xt::all(), xt::range(4, 8))));
+    }
     CHECK((branches.layer_names() == std::vector<std::string>{"input_1", "dense", "concatenate"}));
 
     // [helper fix use]
     auto y1 = two_layer_block(xf::Dense<8, xf::relu>{}, xf::Dense<4>{}, input);
     auto y2 = two_layer_block(xf::Dense<8, xf::relu>{}, xf::Dense<4>{}, input);
     auto fixed = xf::Model{xf::inputs(input), xf::Concatenate{}(y1, y2)};
-    // Four Dense layers: dense, dense_1, dense_2, dense_3.
+    // Four Dense layers, named in model order: the blocks' first layers are dense and
+    // dense_1, their second layers dense_2 and dense_3.
     // [helper fix use]
     CHECK(fixed.count_params() == 2 * ((3 * 8 + 8) + (8 * 4 + 4)));
+    CHECK(fixed.get_layer<"dense_1">().count_params() == 3 * 8 + 8);
+    CHECK(fixed.get_layer<"dense_2">().count_params() == 8 * 4 + 4);
+    CHECK((fixed.layer_names() == std::vector<std::string>{"input_1", "dense", "dense_1", "dense_2",
+                                                           "dense_3", "concatenate"}));
 
     // [names]
     auto head = xf::Dense<1>{};  // created first: Keras would name it "dense"
@@ -159,7 +180,8 @@ int main() {
 
     // [move only]
     using Stacked = decltype(stacked);
-    static_assert(!std::is_copy_constructible_v<Stacked> && std::is_nothrow_move_constructible_v<Stacked>);
+    static_assert(!std::is_copy_constructible_v<Stacked> &&
+                  std::is_nothrow_move_constructible_v<Stacked>);
     auto moved = std::move(stacked);  // the weights move with it
     // [move only]
     CHECK(moved.name() == "model");
@@ -168,7 +190,7 @@ int main() {
     auto x1 = xf::Dense<2>{}(input);
     auto x2 = xf::Dense<2>{}(input);
     auto both = xf::Model{xf::inputs(input), xf::Concatenate{}(x1, x2)};  // dense, dense_1
-    auto part = xf::Model{both.inputs(), x2};    // dense_1, with both's weights
+    auto part = xf::Model{both.inputs(), x2};       // dense_1, with both's weights
     auto fresh = xf::Model{xf::inputs(input), x2};  // dense, with weights of its own
     // [sub-model]
     CHECK((both.layer_names() ==
@@ -184,6 +206,11 @@ int main() {
         layer.set_weights({xt::ones<float>({3, 2}), xt::zeros<float>({2})});
         CHECK(same_values(part.get_weights()[0], xt::ones<float>({3, 2})));
         CHECK(same_values(fresh.get_weights()[0], before));
+        // A layer the sub-model adds is numbered after both's layers.
+        auto extended = xf::Model{both.inputs(), xf::Dense<1>{}(x2)};
+        CHECK(
+            (extended.layer_names() == std::vector<std::string>{"input_1", "dense_1", "dense_2"}));
+        CHECK(same_values(extended.get_weights()[0], xt::ones<float>({3, 2})));
     }
 
     if (failures != 0) {

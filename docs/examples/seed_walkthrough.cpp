@@ -133,7 +133,7 @@ int main() {
     xt::xtensor<float, 2> b = xt::random::randn<float>({10000, 20});
     xt::xtensor<float, 2> o = attention.predict(a, b);
     std::cout << "(" << o.shape(0) << ", " << o.shape(1) << ")\n";  // (10000, 96)
-    std::cout << xt::sum(xt::row(o, 1234))() << "\n";              // 1
+    std::cout << xt::sum(xt::row(o, 1234))() << "\n";               // 1
     // [sub-model]
     std::ostringstream attention_summary;
     attention.summary(attention_summary);
@@ -164,9 +164,9 @@ int main() {
     CHECK(xt::amax(xt::abs(attention.predict(a, b) - o))() == 0.0f);
 
     // [weighted average]
-    auto parts = xf::Model{model.inputs(), model.get_layer<"concatenate">().output(),
-                           model.get_layer<"attention">().output(),
-                           model.get_layer<"dot">().output()};
+    auto parts =
+        xf::Model{model.inputs(), model.get_layer<"concatenate">().output(),
+                  model.get_layer<"attention">().output(), model.get_layer<"dot">().output()};
     auto [features, weights, pooled] = parts.predict(a, b);
     // [weighted average]
     for (std::size_t n = 0; n < 100; ++n) {

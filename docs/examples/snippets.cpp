@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <stdexcept>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,9 +15,11 @@ namespace {
 
 std::vector<std::string> read_lines(const std::filesystem::path& path) {
     std::ifstream file(path);
-    if (!file) throw std::runtime_error("cannot read " + path.string());
+    if (!file)
+        throw std::runtime_error("cannot read " + path.string());
     std::vector<std::string> lines;
-    for (std::string line; std::getline(file, line);) lines.push_back(line);
+    for (std::string line; std::getline(file, line);)
+        lines.push_back(line);
     return lines;
 }
 
@@ -29,9 +31,11 @@ struct block {
 std::vector<block> cpp_blocks(const std::vector<std::string>& page) {
     std::vector<block> blocks;
     for (std::size_t i = 0; i < page.size(); ++i) {
-        if (page[i] != "```cpp") continue;
+        if (page[i] != "```cpp")
+            continue;
         block b{i + 1, {}};
-        for (++i; i < page.size() && page[i] != "```"; ++i) b.text.push_back(page[i]);
+        for (++i; i < page.size() && page[i] != "```"; ++i)
+            b.text.push_back(page[i]);
         blocks.push_back(std::move(b));
     }
     return blocks;
@@ -41,22 +45,28 @@ std::vector<block> cpp_blocks(const std::vector<std::string>& page) {
 // same run of spaces.
 bool appears_at(const std::vector<std::string>& program, std::size_t start,
                 const std::vector<std::string>& text) {
-    if (start + text.size() > program.size()) return false;
+    if (start + text.size() > program.size())
+        return false;
     const std::string& first = program[start];
-    if (first.size() < text[0].size()) return false;
+    if (first.size() < text[0].size())
+        return false;
     const std::string indent = first.substr(0, first.size() - text[0].size());
-    if (indent.find_first_not_of(' ') != std::string::npos) return false;
+    if (indent.find_first_not_of(' ') != std::string::npos)
+        return false;
     for (std::size_t k = 0; k < text.size(); ++k) {
         const std::string& line = program[start + k];
-        if (text[k].empty() ? !line.empty() : line != indent + text[k]) return false;
+        if (text[k].empty() ? !line.empty() : line != indent + text[k])
+            return false;
     }
     return true;
 }
 
 bool appears(const std::vector<std::string>& program, const std::vector<std::string>& text) {
-    if (text.empty()) return true;
+    if (text.empty())
+        return true;
     for (std::size_t start = 0; start < program.size(); ++start)
-        if (appears_at(program, start, text)) return true;
+        if (appears_at(program, start, text))
+            return true;
     return false;
 }
 
@@ -92,8 +102,8 @@ int main(int argc, char** argv) {
         }
         for (const block& b : blocks)
             if (!appears(program, b.text)) {
-                std::cerr << page_name << ":" << b.line << ": this block is not in "
-                          << program_name << "\n";
+                std::cerr << page_name << ":" << b.line << ": this block is not in " << program_name
+                          << "\n";
                 ++failures;
             }
     }

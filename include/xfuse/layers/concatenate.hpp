@@ -41,8 +41,10 @@ constexpr bool concatenable() {
         return false;
     } else {
         return [&]<std::size_t... I>(std::index_sequence<I...>) {
-            return ((I == Axis ||
-                     concatenate_sizes_agree<I, First::dims[I], Other::dims[I]>()) && ...);
+            // Every term is instantiated, so the joined axis compares 0 with 0.
+            return (concatenate_sizes_agree<I, I == Axis ? 0 : First::dims[I],
+                                            I == Axis ? 0 : Other::dims[I]>() &&
+                    ...);
         }(std::make_index_sequence<First::rank>{});
     }
 }
