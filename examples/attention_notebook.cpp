@@ -1,5 +1,7 @@
 // The seed notebook in xfuse: an attention block over two inputs, its summary, and a second
 // model from the same inputs to the attention weights, whose rows sum to 1.
+// The acceptance program of issue 2, kept exactly as the issue gives it:
+// clang-format off
 #include <xfuse/xfuse.hpp>
 #include <xtensor/xrandom.hpp>
 #include <xtensor/xview.hpp>

@@ -126,8 +126,8 @@ int main() {
     xt::xtensor<float, 2> ours = model.predict(a, b);
     xt::xtensor<float, 2> theirs = reference.predict(a, b);
     // [reference]
-    // The two run the same kernels today; a tolerance keeps the check valid once the built-in
-    // Dense is fused with its softmax and rounds differently.
+    // A tolerance, not equality: the built-in Dense may be fused with its softmax and round
+    // differently from the two calls AttentionLayer2 makes.
     CHECK(xt::amax(xt::abs(ours - theirs))() < 1e-6f);
     {
         auto attention = xf::Model{model.inputs(), model.get_layer<"attention">().output()};

@@ -65,6 +65,7 @@ int main() {
     // Two layers of 12 weights each: input_1, dense, dense_1.
     // [two objects]
     CHECK(stacked.count_params() == 2 * (3 * 3 + 3));
+    CHECK(!same_values(stacked.get_weights()[0], stacked.get_weights()[2]));
     CHECK((stacked.layer_names() == std::vector<std::string>{"input_1", "dense", "dense_1"}));
 
     // [one object twice]
@@ -147,6 +148,12 @@ int main() {
     // One dense layer and one node: both halves of the output are the same 4 numbers.
     // [helper use]
     CHECK(branches.count_params() == 3 * 4 + 4);
+    {
+        // Another argument type, another instantiation, another layer.
+        auto other = xf::Input<3>{};
+        static_assert(!std::is_same_v<decltype(dense_block(input))::layer_type,
+                                      decltype(dense_block(other))::layer_type>);
+    }
     {
         xt::xtensor<float, 2> samples = xt::random::randn<float>({4, 3});
         xt::xtensor<float, 2> out = branches.predict(samples);

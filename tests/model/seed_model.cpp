@@ -22,7 +22,8 @@ reference::matrix seed_forward(const std::vector<xt::xarray<float>>& w,
     const matrix c = concatenate(relu(dense(from_xtensor(a), w[0], w[1])),
                                  relu(dense(from_xtensor(b), w[2], w[3])));
     const matrix alpha = softmax(dense(c, w[4], w[5]));
-    if (attention) *attention = alpha;
+    if (attention)
+        *attention = alpha;
     return sigmoid(dense(row_dot(c, alpha), w[6], w[7]));
 }
 
@@ -60,15 +61,15 @@ BOOST_AUTO_TEST_CASE(weights_have_keras_shapes_and_initialisers) {
     const std::vector<std::vector<std::size_t>> shapes{{10, 32}, {32}, {20, 64}, {64},
                                                        {96, 96}, {96}, {1, 1},   {1}};
     for (std::size_t i = 0; i < w.size(); ++i) {
-        BOOST_TEST(std::vector<std::size_t>(w[i].shape().begin(), w[i].shape().end()) ==
-                       shapes[i],
+        BOOST_TEST(std::vector<std::size_t>(w[i].shape().begin(), w[i].shape().end()) == shapes[i],
                    boost::test_tools::per_element());
     }
     // Glorot-uniform kernels: inside +-sqrt(6 / (in + out)) and spread over it; zero biases.
     for (std::size_t k = 0; k < w.size(); k += 2) {
         const double limit = std::sqrt(6.0 / double(shapes[k][0] + shapes[k][1]));
         BOOST_TEST(xt::amax(xt::abs(w[k]))() <= limit);
-        if (w[k].size() > 100) BOOST_TEST(xt::amax(xt::abs(w[k]))() > 0.9 * limit);
+        if (w[k].size() > 100)
+            BOOST_TEST(xt::amax(xt::abs(w[k]))() > 0.9 * limit);
         BOOST_TEST(xt::amax(xt::abs(w[k + 1]))() == 0.0f);
     }
 }
@@ -79,7 +80,8 @@ BOOST_AUTO_TEST_CASE(initialisation_is_deterministic_from_a_seed) {
     BOOST_TEST(first.get_weights()[4] != second.get_weights()[4]);  // fresh models differ
     first.initialize_weights(7);
     second.initialize_weights(7);
-    for (std::size_t i = 0; i < 8; ++i) BOOST_TEST(first.get_weights()[i] == second.get_weights()[i]);
+    for (std::size_t i = 0; i < 8; ++i)
+        BOOST_TEST(first.get_weights()[i] == second.get_weights()[i]);
     xf::set_random_seed(123);
     auto third = seed::build();
     xf::set_random_seed(123);
@@ -91,7 +93,8 @@ BOOST_AUTO_TEST_CASE(predict_matches_double_reference) {
     auto model = seed::build();
     // Non-zero biases so that the bias path is exercised too.
     auto w = model.get_weights();
-    for (std::size_t k = 1; k < w.size(); k += 2) w[k] = xt::ones<float>(w[k].shape()) * 0.05f;
+    for (std::size_t k = 1; k < w.size(); k += 2)
+        w[k] = xt::ones<float>(w[k].shape()) * 0.05f;
     w[6] = xt::ones<float>({1, 1}) * 2.5f;
     model.set_weights(w);
     for (std::size_t rows : {1u, 7u, 33u, 1000u, 2500u}) {  // 2500 spans several tiles
@@ -158,7 +161,7 @@ BOOST_AUTO_TEST_CASE(predict_accepts_other_containers) {
     const auto a = reference::random_batch(9, 10, 7);
     const auto b = reference::random_batch(9, 20, 8);
     const xt::xtensor<float, 2> expected = model.predict(a, b);
-    const xt::xarray<double> a64 = a;                                       // cast on entry
+    const xt::xarray<double> a64 = a;                                      // cast on entry
     const xt::xtensor<float, 2, xt::layout_type::column_major> b_col = b;  // re-laid out
     const xt::xtensor<float, 2> got = model.predict(a64, b_col);
     BOOST_TEST(xt::amax(xt::abs(got - expected))() < 1e-7);
@@ -212,7 +215,8 @@ BOOST_AUTO_TEST_CASE(set_weights_checks_everything_before_changing_anything) {
     BOOST_TEST(error_of([&] { model.set_weights(fewer); }) ==
                "xfuse: set_weights: expected 8 weight arrays, got 7");
     const auto after = model.get_weights();
-    for (std::size_t i = 0; i < before.size(); ++i) BOOST_TEST(after[i] == before[i]);
+    for (std::size_t i = 0; i < before.size(); ++i)
+        BOOST_TEST(after[i] == before[i]);
 }
 
 BOOST_AUTO_TEST_CASE(compile_validates_its_settings) {

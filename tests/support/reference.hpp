@@ -17,7 +17,8 @@ using matrix = std::vector<std::vector<double>>;  // rows of features
 inline matrix from_xtensor(const xt::xtensor<float, 2>& t) {
     matrix m(t.shape(0), std::vector<double>(t.shape(1)));
     for (std::size_t i = 0; i < t.shape(0); ++i)
-        for (std::size_t j = 0; j < t.shape(1); ++j) m[i][j] = t(i, j);
+        for (std::size_t j = 0; j < t.shape(1); ++j)
+            m[i][j] = t(i, j);
     return m;
 }
 
@@ -29,7 +30,8 @@ inline matrix dense(const matrix& x, const xt::xarray<float>& kernel,
     for (std::size_t r = 0; r < x.size(); ++r)
         for (std::size_t j = 0; j < out; ++j) {
             double sum = bias.size() ? double(bias(j)) : 0.0;
-            for (std::size_t i = 0; i < in; ++i) sum += x[r][i] * double(kernel(i, j));
+            for (std::size_t i = 0; i < in; ++i)
+                sum += x[r][i] * double(kernel(i, j));
             y[r][j] = sum;
         }
     return y;
@@ -38,7 +40,8 @@ inline matrix dense(const matrix& x, const xt::xarray<float>& kernel,
 template <class F>
 matrix map(matrix m, F f) {
     for (auto& row : m)
-        for (double& v : row) v = f(v);
+        for (double& v : row)
+            v = f(v);
     return m;
 }
 
@@ -52,22 +55,26 @@ inline matrix softmax(matrix m) {
     for (auto& row : m) {
         const double top = *std::max_element(row.begin(), row.end());
         double sum = 0;
-        for (double& v : row) sum += (v = std::exp(v - top));
-        for (double& v : row) v /= sum;
+        for (double& v : row)
+            sum += (v = std::exp(v - top));
+        for (double& v : row)
+            v /= sum;
     }
     return m;
 }
 
 inline matrix concatenate(const matrix& a, const matrix& b) {
     matrix c = a;
-    for (std::size_t r = 0; r < a.size(); ++r) c[r].insert(c[r].end(), b[r].begin(), b[r].end());
+    for (std::size_t r = 0; r < a.size(); ++r)
+        c[r].insert(c[r].end(), b[r].begin(), b[r].end());
     return c;
 }
 
 inline matrix row_dot(const matrix& a, const matrix& b) {
     matrix d(a.size(), std::vector<double>(1));
     for (std::size_t r = 0; r < a.size(); ++r)
-        for (std::size_t j = 0; j < a[r].size(); ++j) d[r][0] += a[r][j] * b[r][j];
+        for (std::size_t j = 0; j < a[r].size(); ++j)
+            d[r][0] += a[r][j] * b[r][j];
     return d;
 }
 
@@ -85,7 +92,8 @@ inline xt::xtensor<float, 2> random_batch(std::size_t rows, std::size_t cols, un
     std::mt19937 engine(seed);
     std::normal_distribution<float> normal(0.0f, scale);
     xt::xtensor<float, 2> t({rows, cols});
-    for (float& v : t) v = normal(engine);
+    for (float& v : t)
+        v = normal(engine);
     return t;
 }
 

@@ -6,7 +6,8 @@
 // `xtensor::use_xsimd`). A build that bypasses CMake must pass -DXTENSOR_USE_XSIMD itself; a
 // silent mismatch between translation units would be an ODR violation, so we refuse to compile.
 #ifndef XTENSOR_USE_XSIMD
-#error "xfuse: XTENSOR_USE_XSIMD must be defined for every translation unit (link the CMake target xfuse::xfuse, or compile with -DXTENSOR_USE_XSIMD)"
+#error \
+    "xfuse: XTENSOR_USE_XSIMD must be defined for every translation unit (link the CMake target xfuse::xfuse, or compile with -DXTENSOR_USE_XSIMD)"
 #endif
 
 #include <cstddef>

@@ -13,7 +13,8 @@ inline std::string dims_string(std::initializer_list<std::size_t> dims) {
     std::string text = "(";
     bool first = true;
     for (std::size_t d : dims) {
-        if (!first) text += ", ";
+        if (!first)
+            text += ", ";
         text += std::to_string(d);
         first = false;
     }

@@ -19,7 +19,8 @@ struct fixed_string {
     template <std::size_t N>
     constexpr fixed_string(const char (&text)[N]) noexcept : length(N - 1) {
         static_assert(N - 1 <= capacity, "xfuse: names are at most 63 characters long");
-        for (std::size_t i = 0; i + 1 < N; ++i) chars[i] = text[i];
+        for (std::size_t i = 0; i + 1 < N; ++i)
+            chars[i] = text[i];
     }
 
     constexpr std::string_view view() const noexcept { return {chars, length}; }

@@ -38,7 +38,8 @@ concept Shape = is_shape_v<T>;
 template <Shape S>
 std::string shape_string() {
     std::string text = "(None";
-    for (std::size_t d : S::dims) text += ", " + std::to_string(d);
+    for (std::size_t d : S::dims)
+        text += ", " + std::to_string(d);
     return text + ")";
 }
 

@@ -17,7 +17,8 @@ struct static_string {
 
     constexpr static_string& append(std::string_view text) {
         for (char c : text) {
-            if (length == Capacity) throw "xfuse: layer name too long";  // not a constant: compile error
+            if (length == Capacity)
+                throw "xfuse: layer name too long";  // not a constant: compile error
             chars[length++] = c;
         }
         return *this;
@@ -30,7 +31,8 @@ struct static_string {
             digits[count++] = static_cast<char>('0' + n % 10);
             n /= 10;
         } while (n != 0);
-        while (count != 0) append(std::string_view(&digits[--count], 1));
+        while (count != 0)
+            append(std::string_view(&digits[--count], 1));
         return *this;
     }
 
@@ -50,7 +52,8 @@ constexpr static_string<Capacity> to_snake_case(std::string_view name) {
         if (upper(c) && i > 0) {
             char prev = name[i - 1];
             bool next_lower = i + 1 < name.size() && lower(name[i + 1]);
-            if (lower(prev) || next_lower) out.append("_");
+            if (lower(prev) || next_lower)
+                out.append("_");
         }
         char as_lower = upper(c) ? static_cast<char>(c - 'A' + 'a') : c;
         out.append(std::string_view(&as_lower, 1));

@@ -22,7 +22,8 @@ concept SymbolicTensor = requires {
     typename T::layer_type;
     typename T::inputs;
     typename T::shape_type;
-} && Shape<typename T::shape_type>;
+}
+&&Shape<typename T::shape_type>;
 
 // An input tensor is its own layer (Keras' InputLayer with its single node).
 template <class T>

@@ -27,7 +27,8 @@ struct index_of<type_list<Ts...>, T> {
     static constexpr std::size_t value = [] {
         constexpr bool matches[] = {std::is_same_v<Ts, T>..., true};
         std::size_t i = 0;
-        while (!matches[i]) ++i;
+        while (!matches[i])
+            ++i;
         return i;
     }();
 };
@@ -36,8 +37,8 @@ template <class List, class T>
 struct push_back_unique;
 template <class... Ts, class T>
 struct push_back_unique<type_list<Ts...>, T> {
-    using type =
-        std::conditional_t<contains<type_list<Ts...>, T>::value, type_list<Ts...>, type_list<Ts..., T>>;
+    using type = std::conditional_t<contains<type_list<Ts...>, T>::value, type_list<Ts...>,
+                                    type_list<Ts..., T>>;
 };
 
 template <std::size_t I, class List>

@@ -47,7 +47,7 @@ struct forward_plan {
         }(typename Graph::nodes{});
     }
 
-private:
+  private:
     template <class Node, class... In>
     static void run_node(type_list<In...>, const std::array<float*, Graph::layer_count>& params,
                          float* scratch, std::size_t samples) noexcept {

@@ -32,7 +32,8 @@ constexpr bool shared_layer_weights_agree() {
 template <class Node>
 constexpr std::size_t parameter_count_of() {
     std::size_t n = 0;
-    for (const weight_spec& w : node_weights<Node>::value) n += w.size();
+    for (const weight_spec& w : node_weights<Node>::value)
+        n += w.size();
     return n;
 }
 
@@ -79,24 +80,27 @@ struct graph<type_list<In...>, type_list<Out...>, NamingRoot> {
     static constexpr std::array<std::size_t, node_count> node_rank_in_layer = [] {
         std::array<std::size_t, node_count> rank{};
         for (std::size_t n = 0; n < node_count; ++n)
-            for (std::size_t m = 0; m < n; ++m) rank[n] += node_layer[m] == node_layer[n];
+            for (std::size_t m = 0; m < n; ++m)
+                rank[n] += node_layer[m] == node_layer[n];
         return rank;
     }();
     // Per layer: its first node, which fixes its weights' shapes.
     static constexpr std::array<std::size_t, layer_count> first_node = [] {
         std::array<std::size_t, layer_count> first{};
-        for (std::size_t n = node_count; n-- > 0;) first[node_layer[n]] = n;
+        for (std::size_t n = node_count; n-- > 0;)
+            first[node_layer[n]] = n;
         return first;
     }();
     static constexpr std::array<std::size_t, layer_count> node_count_of_layer = [] {
         std::array<std::size_t, layer_count> count{};
-        for (std::size_t n = 0; n < node_count; ++n) ++count[node_layer[n]];
+        for (std::size_t n = 0; n < node_count; ++n)
+            ++count[node_layer[n]];
         return count;
     }();
 
     // Every Input an output depends on must be one of the model's inputs.
     static constexpr bool inputs_complete = []<class... N>(type_list<N...>) {
-        return ((!InputTensor<N> || contains_v<inputs, N>) && ...);
+        return ((!InputTensor<N> || contains_v<inputs, N>)&&...);
     }(nodes{});
     static_assert(inputs_complete,
                   "xfuse::Model: an output depends on an Input missing from the model's inputs");
@@ -117,13 +121,15 @@ struct graph<type_list<In...>, type_list<Out...>, NamingRoot> {
     template <std::size_t L>
     static constexpr std::size_t parameters_of_layer = [] {
         std::size_t n = 0;
-        for (const weight_spec& w : weights<L>) n += w.size();
+        for (const weight_spec& w : weights<L>)
+            n += w.size();
         return n;
     }();
     template <std::size_t L>
     static constexpr std::size_t storage_of_layer = [] {
         std::size_t n = 0;
-        for (const weight_spec& w : weights<L>) n += w.storage();
+        for (const weight_spec& w : weights<L>)
+            n += w.storage();
         return n;
     }();
 
@@ -140,7 +146,8 @@ struct graph<type_list<In...>, type_list<Out...>, NamingRoot> {
 
     static constexpr std::size_t find_layer(std::string_view name) {
         for (std::size_t i = 0; i < layer_count; ++i)
-            if (names[i].view() == name) return i;
+            if (names[i].view() == name)
+                return i;
         return layer_count;
     }
 
@@ -148,9 +155,11 @@ struct graph<type_list<In...>, type_list<Out...>, NamingRoot> {
     // to") when every depth holds one node with at most one input and no layer is reused.
     static constexpr bool sequential_like = [] {
         for (std::size_t n = 0; n < node_count; ++n) {
-            if (topology::fan_in[n] > 1 || node_count_of_layer[node_layer[n]] > 1) return false;
+            if (topology::fan_in[n] > 1 || node_count_of_layer[node_layer[n]] > 1)
+                return false;
             for (std::size_t m = 0; m < node_count; ++m)
-                if (m != n && topology::node_depth[m] == topology::node_depth[n]) return false;
+                if (m != n && topology::node_depth[m] == topology::node_depth[n])
+                    return false;
         }
         return true;
     }();

@@ -34,7 +34,8 @@ constexpr std::array<layer_name, sizeof...(Layers)> default_names(type_list<Laye
         }
         std::size_t earlier = 0;
         for (std::size_t q = 0; q < p; ++q)
-            if (explicit_names[q].empty() && bases[q].view() == bases[p].view()) ++earlier;
+            if (explicit_names[q].empty() && bases[q].view() == bases[p].view())
+                ++earlier;
         names[p] = bases[p];
         if (is_input[p])
             names[p].append("_").append_number(earlier + 1);
@@ -48,7 +49,8 @@ template <std::size_t N>
 constexpr bool names_unique(const std::array<layer_name, N>& names) {
     for (std::size_t i = 0; i < N; ++i)
         for (std::size_t j = i + 1; j < N; ++j)
-            if (names[i].view() == names[j].view()) return false;
+            if (names[i].view() == names[j].view())
+                return false;
     return true;
 }
 
@@ -68,8 +70,8 @@ struct naming_order<type_list<Root...>, Own> {
     };
     template <class List, class First, class... Rest>
     struct append<List, type_list<First, Rest...>> {
-        using type = typename append<typename push_back_unique<List, First>::type,
-                                     type_list<Rest...>>::type;
+        using type =
+            typename append<typename push_back_unique<List, First>::type, type_list<Rest...>>::type;
     };
     using type = typename append<type_list<Root...>, Own>::type;
 };

@@ -56,16 +56,19 @@ inline std::uint64_t next_initialization_seed() {
 // Keras' _compute_fans: (in, out) for a matrix, the size twice for a vector, and the receptive
 // field times the last two axes for convolution kernels.
 inline std::pair<double, double> fans(const weight_spec& w) {
-    if (w.rank == 1) return {double(w.dims[0]), double(w.dims[0])};
+    if (w.rank == 1)
+        return {double(w.dims[0]), double(w.dims[0])};
     double receptive = 1;
-    for (std::size_t i = 0; i + 2 < w.rank; ++i) receptive *= double(w.dims[i]);
+    for (std::size_t i = 0; i + 2 < w.rank; ++i)
+        receptive *= double(w.dims[i]);
     return {double(w.dims[w.rank - 2]) * receptive, double(w.dims[w.rank - 1]) * receptive};
 }
 
 // Writes one weight's initial values into its padded storage (padding lanes stay zero). The
 // uniform draw uses the engine's top 24 bits, so the values are the same on every platform.
 inline void initialize_weight(const weight_spec& w, float* storage, std::mt19937_64& engine) {
-    if (w.init == initializer::zeros) return;
+    if (w.init == initializer::zeros)
+        return;
     const double limit = std::sqrt(6.0 / (fans(w).first + fans(w).second));
     for (std::size_t r = 0; r < w.rows(); ++r)
         for (std::size_t c = 0; c < w.last(); ++c) {
@@ -81,7 +84,7 @@ inline void initialize_weight(const weight_spec& w, float* storage, std::mt19937
 }  // namespace detail
 
 class parameter_store {
-public:
+  public:
     struct entry {
         const void* layer;
         std::size_t offset;
@@ -94,11 +97,12 @@ public:
     // The weights of a layer, here or in the stores this one extends; null when unknown.
     float* find(const void* layer) noexcept {
         for (const entry& e : entries_)
-            if (e.layer == layer) return values_.data() + e.offset;
+            if (e.layer == layer)
+                return values_.data() + e.offset;
         return base_ ? base_->find(layer) : nullptr;
     }
 
-private:
+  private:
     std::shared_ptr<parameter_store> base_;
     std::vector<entry> entries_;
     aligned_buffer values_;
@@ -117,7 +121,8 @@ std::shared_ptr<parameter_store> bind_parameters(std::shared_ptr<parameter_store
         constexpr const void* key = &detail::layer_key<typename Graph::template layer_t<L>>;
         params[L] = nullptr;
         if constexpr (Graph::template storage_of_layer<L> != 0) {
-            if (base && base->find(key)) return;
+            if (base && base->find(key))
+                return;
             entries.push_back({key, size});
             new_layers.push_back(L);
             size += Graph::template storage_of_layer<L>;
@@ -125,7 +130,8 @@ std::shared_ptr<parameter_store> bind_parameters(std::shared_ptr<parameter_store
     };
     [&]<std::size_t... L>(std::index_sequence<L...>) {
         (plan_layer.template operator()<L>(), ...);
-    }(std::make_index_sequence<Graph::layer_count>{});
+    }
+    (std::make_index_sequence<Graph::layer_count>{});
 
     auto store = entries.empty() && base
                      ? base
@@ -135,7 +141,8 @@ std::shared_ptr<parameter_store> bind_parameters(std::shared_ptr<parameter_store
         constexpr const void* key = &detail::layer_key<typename Graph::template layer_t<L>>;
         if constexpr (Graph::template storage_of_layer<L> != 0) {
             params[L] = store->find(key);
-            if (std::find(new_layers.begin(), new_layers.end(), L) == new_layers.end()) return;
+            if (std::find(new_layers.begin(), new_layers.end(), L) == new_layers.end())
+                return;
             float* storage = params[L];
             for (const weight_spec& w : Graph::template weights<L>) {
                 detail::initialize_weight(w, storage, engine);
@@ -145,7 +152,8 @@ std::shared_ptr<parameter_store> bind_parameters(std::shared_ptr<parameter_store
     };
     [&]<std::size_t... L>(std::index_sequence<L...>) {
         (bind_layer.template operator()<L>(), ...);
-    }(std::make_index_sequence<Graph::layer_count>{});
+    }
+    (std::make_index_sequence<Graph::layer_count>{});
     return store;
 }
 

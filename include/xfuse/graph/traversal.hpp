@@ -45,8 +45,8 @@ struct visit<State, Node, true> {
 template <class Nodes, class Layers, class Node>
 struct visit<search_state<Nodes, Layers>, Node, false> {
     using layers_seen = typename push_back_unique<Layers, typename Node::layer_type>::type;
-    using after_inputs = typename visit_all<search_state<Nodes, layers_seen>,
-                                            typename Node::inputs>::type;
+    using after_inputs =
+        typename visit_all<search_state<Nodes, layers_seen>, typename Node::inputs>::type;
     using type = search_state<typename push_back_unique<typename after_inputs::nodes, Node>::type,
                               typename after_inputs::layers>;
 };
@@ -124,7 +124,8 @@ struct topology<type_list<Nodes...>, type_list<Layers...>> {
         std::array<std::size_t, layer_count> order{};
         for (std::size_t i = 0; i < layer_count; ++i) {
             std::size_t j = i;
-            for (; j > 0 && layer_depth[order[j - 1]] < layer_depth[i]; --j) order[j] = order[j - 1];
+            for (; j > 0 && layer_depth[order[j - 1]] < layer_depth[i]; --j)
+                order[j] = order[j - 1];
             order[j] = i;
         }
         return order;

@@ -21,14 +21,17 @@ std::string output_shape_cell() {
     bool multiple = false;
     [&]<std::size_t... N>(std::index_sequence<N...>) {
         auto visit = [&]<std::size_t Node>() {
-            if (Graph::node_layer[Node] != L) return;
+            if (Graph::node_layer[Node] != L)
+                return;
             const std::string s = shape_string<typename Graph::template node_t<Node>::shape_type>();
             multiple |= !shape.empty() && s != shape;
             shape = s;
         };
         (visit.template operator()<N>(), ...);
-    }(std::make_index_sequence<Graph::node_count>{});
-    if (multiple) return "multiple";
+    }
+    (std::make_index_sequence<Graph::node_count>{});
+    if (multiple)
+        return "multiple";
     return InputTensor<typename Graph::template layer_t<L>> ? "[" + shape + "]" : shape;
 }
 
@@ -38,7 +41,8 @@ std::vector<std::string> connections() {
     std::vector<std::string> result;
     using topology = typename Graph::topology;
     for (std::size_t n = 0; n < Graph::node_count; ++n) {
-        if (Graph::node_layer[n] != L) continue;
+        if (Graph::node_layer[n] != L)
+            continue;
         for (std::size_t i = 0; i < topology::fan_in[n]; ++i) {
             const std::size_t source = topology::node_inputs[n][i];
             result.push_back(std::string(Graph::names[Graph::node_layer[source]].view()) + "[" +
@@ -57,7 +61,8 @@ summary_table make_summary_table(std::string model_name, bool show_inputs) {
         auto add = [&]<std::size_t Layer>() {
             using layer = typename Graph::template layer_t<Layer>;
             table.trainable += Graph::template parameters_of_layer<Layer>;
-            if (InputTensor<layer> && !show_inputs) return;
+            if (InputTensor<layer> && !show_inputs)
+                return;
             table.rows.push_back({std::string(Graph::names[Layer].view()) + " (" +
                                       std::string(layer::class_name) + ")",
                                   detail::output_shape_cell<Graph, Layer>(),
@@ -65,7 +70,8 @@ summary_table make_summary_table(std::string model_name, bool show_inputs) {
                                   detail::connections<Graph, Layer>()});
         };
         (add.template operator()<L>(), ...);
-    }(std::make_index_sequence<Graph::layer_count>{});
+    }
+    (std::make_index_sequence<Graph::layer_count>{});
     return table;
 }
 

@@ -33,7 +33,8 @@ namespace detail {
 // 11010 -> "11,010" (Python's "{:,}").
 inline std::string with_thousands(std::size_t n) {
     std::string digits = std::to_string(n);
-    for (std::size_t i = digits.size(); i > 3; i -= 3) digits.insert(i - 3, ",");
+    for (std::size_t i = digits.size(); i > 3; i -= 3)
+        digits.insert(i - 3, ",");
     return digits;
 }
 
@@ -50,7 +51,8 @@ inline void print_row(std::ostream& os, std::vector<std::string> fields,
     constexpr std::array<std::string_view, 4> line_breaks{"),", "},", "],", "',"};
     auto pending = [&] {
         for (const std::string& f : fields)
-            if (!f.empty()) return true;
+            if (!f.empty())
+                return true;
         return false;
     };
     do {
@@ -63,15 +65,19 @@ inline void print_row(std::ostream& os, std::vector<std::string> fields,
             std::size_t earliest = std::string_view::npos;
             for (std::string_view token : line_breaks) {
                 const std::size_t at = fit.find(token);
-                if (at != std::string_view::npos) earliest = std::min(earliest, at + token.size());
+                if (at != std::string_view::npos)
+                    earliest = std::min(earliest, at + token.size());
             }
-            if (earliest != std::string_view::npos) cutoff = earliest;
+            if (earliest != std::string_view::npos)
+                cutoff = earliest;
             fit = fit.substr(0, cutoff);
-            if (col == 0) line += ' ';
+            if (col == 0)
+                line += ' ';
             line += fit;
             line.append(space, ' ');
             fields[col].erase(0, std::min(cutoff, fields[col].size()));
-            if (line.size() < positions[col]) line.append(positions[col] - line.size(), ' ');
+            if (line.size() < positions[col])
+                line.append(positions[col] - line.size(), ' ');
         }
         os << line << '\n';
     } while (pending());
@@ -85,10 +91,12 @@ inline void print_summary(std::ostream& os, const summary_table& table) {
                                           ? std::vector<double>{.45, .85, 1.}
                                           : std::vector<double>{.33, .55, .67, 1.};
     std::vector<std::size_t> positions;
-    for (double p : stops) positions.push_back(static_cast<std::size_t>(width * p));
+    for (double p : stops)
+        positions.push_back(static_cast<std::size_t>(width * p));
 
     std::vector<std::string> header{"Layer (type)", "Output Shape", "Param #"};
-    if (!table.sequential_like) header.push_back("Connected to");
+    if (!table.sequential_like)
+        header.push_back("Connected to");
 
     os << "Model: \"" << table.model_name << "\"\n" << std::string(width, '_') << '\n';
     detail::print_row(os, header, positions);
@@ -96,7 +104,8 @@ inline void print_summary(std::ostream& os, const summary_table& table) {
     for (const summary_row& row : table.rows) {
         std::vector<std::string> fields{row.layer, row.output_shape,
                                         std::to_string(row.parameters)};
-        if (!table.sequential_like) fields.push_back(detail::python_list(row.connections));
+        if (!table.sequential_like)
+            fields.push_back(detail::python_list(row.connections));
         detail::print_row(os, fields, positions);
         os << std::string(width, ' ') << '\n';
     }

@@ -11,11 +11,11 @@
 namespace xfuse {
 
 class aligned_buffer {
-public:
+  public:
     aligned_buffer() = default;
     explicit aligned_buffer(std::size_t size)
         : data_(size ? static_cast<float*>(::operator new[](size * sizeof(float),
-                                                              std::align_val_t{buffer_alignment}))
+                                                            std::align_val_t{buffer_alignment}))
                      : nullptr),
           size_(size) {
         std::fill_n(data_, size_, 0.0f);
@@ -35,14 +35,15 @@ public:
         return *this = std::move(copy);
     }
     ~aligned_buffer() {
-        if (data_) ::operator delete[](data_, std::align_val_t{buffer_alignment});
+        if (data_)
+            ::operator delete[](data_, std::align_val_t{buffer_alignment});
     }
 
     float* data() noexcept { return data_; }
     const float* data() const noexcept { return data_; }
     std::size_t size() const noexcept { return size_; }
 
-private:
+  private:
     float* data_ = nullptr;
     std::size_t size_ = 0;
 };

@@ -16,8 +16,8 @@ namespace xfuse::kernels {
 namespace detail {
 
 template <std::size_t Group, std::size_t In>
-inline void dense_register_group(const float* kernel, std::size_t kernel_stride,
-                                 const float* bias, const float* x, float* y) noexcept {
+inline void dense_register_group(const float* kernel, std::size_t kernel_stride, const float* bias,
+                                 const float* x, float* y) noexcept {
     simd_batch acc[Group];
     for (std::size_t g = 0; g < Group; ++g)
         acc[g] = bias ? simd_batch::load_aligned(bias + g * simd_width) : simd_batch(0.0f);
@@ -27,7 +27,8 @@ inline void dense_register_group(const float* kernel, std::size_t kernel_stride,
         for (std::size_t g = 0; g < Group; ++g)
             acc[g] = xsimd::fma(xi, simd_batch::load_aligned(w + g * simd_width), acc[g]);
     }
-    for (std::size_t g = 0; g < Group; ++g) acc[g].store_aligned(y + g * simd_width);
+    for (std::size_t g = 0; g < Group; ++g)
+        acc[g].store_aligned(y + g * simd_width);
 }
 
 }  // namespace detail

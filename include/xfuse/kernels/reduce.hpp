@@ -16,14 +16,16 @@ inline float dot(const float* x, const float* y, std::size_t n) noexcept {
     for (std::size_t i = 0; i < full; i += simd_width)
         acc = xsimd::fma(simd_batch::load_unaligned(x + i), simd_batch::load_unaligned(y + i), acc);
     float sum = xsimd::hadd(acc);
-    for (std::size_t i = full; i < n; ++i) sum += x[i] * y[i];
+    for (std::size_t i = full; i < n; ++i)
+        sum += x[i] * y[i];
     return sum;
 }
 
 inline float strided_dot(const float* x, std::size_t x_step, const float* y, std::size_t y_step,
                          std::size_t n) noexcept {
     float sum = 0.0f;
-    for (std::size_t i = 0; i < n; ++i) sum += x[i * x_step] * y[i * y_step];
+    for (std::size_t i = 0; i < n; ++i)
+        sum += x[i * x_step] * y[i * y_step];
     return sum;
 }
 

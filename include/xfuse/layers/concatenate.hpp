@@ -42,10 +42,10 @@ constexpr bool concatenable() {
     } else {
         return [&]<std::size_t... I>(std::index_sequence<I...>) {
             // Every term is instantiated, so the joined axis compares 0 with 0.
-            return (concatenate_sizes_agree<I, I == Axis ? 0 : First::dims[I],
-                                            I == Axis ? 0 : Other::dims[I]>() &&
-                    ...);
-        }(std::make_index_sequence<First::rank>{});
+            return (concatenate_sizes_agree < I, I == Axis ? 0 : First::dims[I],
+                    I == Axis ? 0 : Other::dims[I] > () && ...);
+        }
+        (std::make_index_sequence<First::rank>{});
     }
 }
 
@@ -65,7 +65,8 @@ struct Concatenate : layer<Concatenate<Axis, Name, Tag>> {
         static_assert(valid);  // instantiates the checks above, whose messages name the sizes
         static constexpr auto dims = [] {
             auto d = First::dims;
-            if (axis < First::rank) d[axis] = (First::dims[axis] + ... + Rest::dims[axis]);
+            if (axis < First::rank)
+                d[axis] = (First::dims[axis] + ... + Rest::dims[axis]);
             return d;
         }();
         using type = shape_from_array_t<dims>;
@@ -93,12 +94,13 @@ struct Concatenate : layer<Concatenate<Axis, Name, Tag>> {
             // An outer axis: the last axis is common, so whole padded blocks of rows are copied.
             constexpr std::size_t outer = [] {
                 std::size_t n = 1;
-                for (std::size_t i = 0; i < axis; ++i) n *= Out::dims[i];
+                for (std::size_t i = 0; i < axis; ++i)
+                    n *= Out::dims[i];
                 return n;
             }();
             constexpr std::size_t inner_rows = Out::rows / outer / Out::dims[axis];
-            constexpr std::array<std::size_t, sizeof...(In)> blocks{
-                In::dims[axis] * inner_rows * Out::row_stride...};
+            constexpr std::array<std::size_t, sizeof...(In)> blocks{In::dims[axis] * inner_rows *
+                                                                    Out::row_stride...};
             std::array<const float*, sizeof...(In)> source = in;
             for (std::size_t o = 0; o < samples * outer; ++o)
                 for (std::size_t k = 0; k < blocks.size(); ++k) {

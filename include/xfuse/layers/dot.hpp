@@ -53,10 +53,9 @@ struct Dot : layer<Dot<Axes, Normalize, Name, Tag>> {
         static constexpr std::size_t axis = detail::sample_axis<Left::rank>(Axes);
         static_assert(!ranks_ok || axis < Left::rank,
                       "xfuse::Dot: the axis must name a sample axis (not the batch)");
-        static constexpr bool valid =
-            ranks_ok && axis < Left::rank &&
-            detail::dot_sizes_agree<Left::dims[axis % Left::rank],
-                                    Right::dims[axis % Right::rank]>();
+        static constexpr bool valid = ranks_ok && axis < Left::rank &&
+                                      detail::dot_sizes_agree<Left::dims[axis % Left::rank],
+                                                              Right::dims[axis % Right::rank]>();
         // Keras' batch_dot: the left operand's other axis, then the right one's; (1) for vectors.
         static constexpr auto dims = [] {
             if constexpr (Left::rank == 1 || !valid)
@@ -79,7 +78,7 @@ struct Dot : layer<Dot<Axes, Normalize, Name, Tag>> {
         }
     }
 
-private:
+  private:
     // A rank-2 sample seen as vectors along the dot axis: vector v starts at v * `start` and
     // steps by `step`; both are strides of the padded layout.
     template <Shape S, std::size_t Axis>

@@ -23,7 +23,8 @@ constexpr auto present_axes() {
     std::array<std::size_t, rank> dims{};
     std::size_t i = 0;
     for (std::size_t d : {D...})
-        if (d != no_axis) dims[i++] = d;
+        if (d != no_axis)
+            dims[i++] = d;
     return dims;
 }
 

@@ -35,7 +35,8 @@ struct weight_spec {
 
     constexpr std::size_t size() const noexcept {
         std::size_t n = 1;
-        for (std::size_t i = 0; i < rank; ++i) n *= dims[i];
+        for (std::size_t i = 0; i < rank; ++i)
+            n *= dims[i];
         return n;
     }
     constexpr std::size_t last() const noexcept { return dims[rank - 1]; }
@@ -69,14 +70,16 @@ concept Layer = requires {
 template <class L, Shape... In>
 constexpr std::size_t parameter_count() {
     std::size_t n = 0;
-    for (const weight_spec& w : L::template weights<In...>) n += w.size();
+    for (const weight_spec& w : L::template weights<In...>)
+        n += w.size();
     return n;
 }
 
 template <class L, Shape... In>
 constexpr std::size_t parameter_storage() {
     std::size_t n = 0;
-    for (const weight_spec& w : L::template weights<In...>) n += w.storage();
+    for (const weight_spec& w : L::template weights<In...>)
+        n += w.storage();
     return n;
 }
 

@@ -30,8 +30,9 @@ using fixed_sample_t = typename fixed_sample<S>::type;
 template <class Samples, class Inputs>
 inline constexpr bool are_samples_of = false;
 template <class... Samples, class... Inputs>
-    requires(sizeof...(Samples) == sizeof...(Inputs))
-inline constexpr bool are_samples_of<type_list<Samples...>, type_list<Inputs...>> =
+requires(sizeof...(Samples) ==
+         sizeof...(Inputs)) inline constexpr bool are_samples_of<type_list<Samples...>,
+                                                                 type_list<Inputs...>> =
     (std::is_same_v<Samples, fixed_sample_t<typename Inputs::shape_type>> && ...);
 
 // A batch of shape S: one more axis, the samples.
@@ -69,7 +70,8 @@ decltype(auto) row_major_floats(const E& e) {
 template <Shape S, class E>
 std::size_t checked_samples(std::string_view what, std::string_view input, const E& batch) {
     bool ok = batch.dimension() == S::rank + 1;
-    for (std::size_t i = 0; ok && i < S::rank; ++i) ok = batch.shape()[i + 1] == S::dims[i];
+    for (std::size_t i = 0; ok && i < S::rank; ++i)
+        ok = batch.shape()[i + 1] == S::dims[i];
     if (!ok)
         throw_shape_mismatch(std::string(what) + " input '" + std::string(input) + "'",
                              shape_string<S>(), actual_shape_string(batch));

@@ -13,7 +13,7 @@ namespace xfuse {
 
 template <class M, std::size_t L>
 class layer_handle {
-public:
+  public:
     using graph_type = typename M::graph_type;
     using layer_type = typename graph_type::template layer_t<L>;
 
@@ -37,7 +37,8 @@ public:
         constexpr std::size_t node = [] {
             std::size_t seen = 0;
             for (std::size_t n = 0; n < graph_type::node_count; ++n)
-                if (graph_type::node_layer[n] == L && seen++ == I) return n;
+                if (graph_type::node_layer[n] == L && seen++ == I)
+                    return n;
             return std::size_t{0};
         }();
         return typename graph_type::template node_t<node>{};
@@ -50,7 +51,7 @@ public:
         detail::set_weights<graph_type>(model_.params_, weights, L);
     }
 
-private:
+  private:
     M& model_;
 };
 

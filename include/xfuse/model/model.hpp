@@ -81,7 +81,7 @@ class layer_handle;
 
 template <class NamingRoot, class... Inputs, class... Outputs>
 class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
-public:
+  public:
     using graph_type = graph<type_list<Inputs...>, type_list<Outputs...>, NamingRoot>;
     using plan = forward_plan<graph_type>;
     static constexpr std::size_t layer_count = graph_type::layer_count;
@@ -105,7 +105,8 @@ public:
     std::vector<std::string> layer_names() const {
         std::vector<std::string> names;
         for (std::size_t i = 0; i < layer_count; ++i)
-            if (show_inputs_ || !is_input(i)) names.emplace_back(graph_type::names[i].view());
+            if (show_inputs_ || !is_input(i))
+                names.emplace_back(graph_type::names[i].view());
         return names;
     }
 
@@ -119,7 +120,8 @@ public:
     std::size_t count_params() const noexcept {
         return [&]<std::size_t... L>(std::index_sequence<L...>) {
             return (std::size_t{0} + ... + graph_type::template parameters_of_layer<L>);
-        }(std::make_index_sequence<layer_count>{});
+        }
+        (std::make_index_sequence<layer_count>{});
     }
 
     void summary(std::ostream& os = std::cout) const {
@@ -155,8 +157,8 @@ public:
     // One batch per input (rows are samples); returns one batch per output, a std::tuple when
     // there are several.
     template <class... Batches>
-        requires(sizeof...(Batches) == sizeof...(Inputs))
-    auto predict(const Batches&... batches) const {
+    requires(sizeof...(Batches) ==
+             sizeof...(Inputs)) auto predict(const Batches&... batches) const {
         const std::size_t samples = checked_batch_samples(batches...);
         auto results = std::tuple<detail::batch_t<typename Outputs::shape_type>...>{
             detail::batch_t<typename Outputs::shape_type>(
@@ -173,7 +175,8 @@ public:
                      std::get<I>(sources).data() + first * Inputs::shape_type::size, count,
                      plan::template buffer<Inputs>(scratch.data(), count)),
                  ...);
-            }(std::index_sequence_for<Inputs...>{});
+            }
+            (std::index_sequence_for<Inputs...>{});
             plan::run(params_, scratch.data(), count);
             store_outputs(results, scratch.data(), first, count,
                           std::index_sequence_for<Outputs...>{});
@@ -196,21 +199,21 @@ public:
         auto results = std::tuple<detail::fixed_sample_t<typename Outputs::shape_type>...>{};
         [&]<std::size_t... O>(std::index_sequence<O...>) {
             (detail::unpad_samples<typename Outputs::shape_type>(
-                 plan::template buffer<Outputs>(scratch.data(), 1), 1,
-                 std::get<O>(results).data()),
+                 plan::template buffer<Outputs>(scratch.data(), 1), 1, std::get<O>(results).data()),
              ...);
-        }(std::index_sequence_for<Outputs...>{});
+        }
+        (std::index_sequence_for<Outputs...>{});
         return unwrap(std::move(results));
     }
 
-protected:
+  protected:
     Model(std::shared_ptr<parameter_store> base, std::string_view base_name, bool show_inputs)
         : name_(detail::unique_model_name(base_name)),
           store_(bind_parameters<graph_type>(std::move(base), params_,
                                              detail::next_initialization_seed())),
           show_inputs_(show_inputs) {}
 
-private:
+  private:
     template <class M, std::size_t L>
     friend class layer_handle;
 
@@ -222,7 +225,8 @@ private:
     static constexpr bool is_input(std::size_t layer) {
         return [&]<std::size_t... L>(std::index_sequence<L...>) {
             return ((L == layer && InputTensor<typename graph_type::template layer_t<L>>) || ...);
-        }(std::make_index_sequence<layer_count>{});
+        }
+        (std::make_index_sequence<layer_count>{});
     }
 
     template <Shape S>

@@ -31,15 +31,14 @@ struct sequential_chain<Previous, Position, Layer, Rest...> {
 }  // namespace detail
 
 template <class In, class... Layers>
-class Sequential
-    : public Model<input_list<void, In>, typename detail::sequential_chain<In, 1, Layers...>::type> {
+class Sequential : public Model<input_list<void, In>,
+                                typename detail::sequential_chain<In, 1, Layers...>::type> {
     static_assert(InputTensor<In>, "xfuse::Sequential: the first entry must be an xf::Input<...>");
     static_assert(sizeof...(Layers) >= 1, "xfuse::Sequential: add at least one layer");
 
-public:
+  public:
     // Keras' Sequential lists no InputLayer in model.layers or the summary.
-    Sequential()
-        : Sequential::Model(nullptr, "sequential", /*show_inputs=*/false) {}
+    Sequential() : Sequential::Model(nullptr, "sequential", /*show_inputs=*/false) {}
 };
 
 }  // namespace xfuse

@@ -21,7 +21,8 @@ namespace xfuse::detail {
 
 inline std::string weight_shape_string(const weight_spec& w) {
     std::string text = "(";
-    for (std::size_t i = 0; i < w.rank; ++i) text += (i ? ", " : "") + std::to_string(w.dims[i]);
+    for (std::size_t i = 0; i < w.rank; ++i)
+        text += (i ? ", " : "") + std::to_string(w.dims[i]);
     return text + (w.rank == 1 ? ",)" : ")");
 }
 
@@ -38,9 +39,11 @@ inline void write_weight(const weight_spec& w, const xt::xarray<float>& value, f
 }
 
 inline bool shape_matches(const weight_spec& w, const xt::xarray<float>& value) {
-    if (value.dimension() != w.rank) return false;
+    if (value.dimension() != w.rank)
+        return false;
     for (std::size_t i = 0; i < w.rank; ++i)
-        if (value.shape()[i] != w.dims[i]) return false;
+        if (value.shape()[i] != w.dims[i])
+            return false;
     return true;
 }
 
@@ -53,7 +56,8 @@ void for_each_weight(const std::array<float*, Graph::layer_count>& params, std::
                      F&& f) {
     [&]<std::size_t... L>(std::index_sequence<L...>) {
         auto layer = [&]<std::size_t Layer>() {
-            if (only != all_layers && only != Layer) return;
+            if (only != all_layers && only != Layer)
+                return;
             float* storage = params[Layer];
             for (const weight_spec& w : Graph::template weights<Layer>) {
                 f(Layer, w, storage);
@@ -61,16 +65,18 @@ void for_each_weight(const std::array<float*, Graph::layer_count>& params, std::
             }
         };
         (layer.template operator()<L>(), ...);
-    }(std::make_index_sequence<Graph::layer_count>{});
+    }
+    (std::make_index_sequence<Graph::layer_count>{});
 }
 
 template <class Graph>
 std::vector<xt::xarray<float>> get_weights(const std::array<float*, Graph::layer_count>& params,
                                            std::size_t only = all_layers) {
     std::vector<xt::xarray<float>> weights;
-    for_each_weight<Graph>(params, only, [&](std::size_t, const weight_spec& w, const float* storage) {
-        weights.push_back(read_weight(w, storage));
-    });
+    for_each_weight<Graph>(params, only,
+                           [&](std::size_t, const weight_spec& w, const float* storage) {
+                               weights.push_back(read_weight(w, storage));
+                           });
     return weights;
 }
 
@@ -78,18 +84,18 @@ template <class Graph>
 void set_weights(const std::array<float*, Graph::layer_count>& params,
                  const std::vector<xt::xarray<float>>& weights, std::size_t only = all_layers) {
     std::size_t expected = 0;
-    for_each_weight<Graph>(params, only, [&](std::size_t layer, const weight_spec& w, const float*) {
-        if (expected < weights.size() && !shape_matches(w, weights[expected]))
-            throw_shape_mismatch("set_weights: weight " + std::to_string(expected) + " ('" +
-                                     std::string(Graph::names[layer].view()) + "/" +
-                                     std::string(w.name) + "')",
-                                 weight_shape_string(w), actual_shape_string(weights[expected]));
-        ++expected;
-    });
+    for_each_weight<Graph>(
+        params, only, [&](std::size_t layer, const weight_spec& w, const float*) {
+            if (expected < weights.size() && !shape_matches(w, weights[expected]))
+                throw_shape_mismatch(
+                    "set_weights: weight " + std::to_string(expected) + " ('" +
+                        std::string(Graph::names[layer].view()) + "/" + std::string(w.name) + "')",
+                    weight_shape_string(w), actual_shape_string(weights[expected]));
+            ++expected;
+        });
     if (weights.size() != expected)
-        throw std::invalid_argument("xfuse: set_weights: expected " +
-                                    std::to_string(expected) + " weight arrays, got " +
-                                    std::to_string(weights.size()));
+        throw std::invalid_argument("xfuse: set_weights: expected " + std::to_string(expected) +
+                                    " weight arrays, got " + std::to_string(weights.size()));
     std::size_t next = 0;
     for_each_weight<Graph>(params, only, [&](std::size_t, const weight_spec& w, float* storage) {
         write_weight(w, weights[next++], storage);
@@ -97,13 +103,13 @@ void set_weights(const std::array<float*, Graph::layer_count>& params,
 }
 
 template <class Graph>
-void initialize_weights(const std::array<float*, Graph::layer_count>& params,
-                        std::uint64_t seed) {
+void initialize_weights(const std::array<float*, Graph::layer_count>& params, std::uint64_t seed) {
     std::mt19937_64 engine(seed);
-    for_each_weight<Graph>(params, all_layers, [&](std::size_t, const weight_spec& w, float* storage) {
-        std::fill_n(storage, w.storage(), 0.0f);
-        initialize_weight(w, storage, engine);
-    });
+    for_each_weight<Graph>(params, all_layers,
+                           [&](std::size_t, const weight_spec& w, float* storage) {
+                               std::fill_n(storage, w.storage(), 0.0f);
+                               initialize_weight(w, storage, engine);
+                           });
 }
 
 }  // namespace xfuse::detail
