@@ -1,4 +1,4 @@
-// expect: xfuse: a layer object applied twice must see inputs of the same shape
+// expect: xfuse: a layer object applied twice must see inputs that give it the same weight shapes
 #include <xfuse/xfuse.hpp>
 namespace xf = xfuse;
 void build() {

@@ -102,14 +102,6 @@ void relu_rows(std::vector<double>& row) {
     for (double& v : row)
         v = std::max(v, 0.0);
 }
-void softmax_rows(std::vector<double>& row) {
-    const double top = *std::max_element(row.begin(), row.end());
-    double sum = 0;
-    for (double& v : row)
-        sum += (v = std::exp(v - top));
-    for (double& v : row)
-        v /= sum;
-}
 
 }  // namespace
 
@@ -128,8 +120,9 @@ BOOST_AUTO_TEST_CASE(dense_at_sizes_around_the_simd_width) {
                 xf::Model{xf::inputs(input), xt_::Dense<struct d2, Out, xf::softmax>{}(input)};
             randomize_weights(softmax_model, Out);
             const auto ws = softmax_model.get_weights();
-            check(softmax_model,
-                  [&](const darray& x) { return dense_reference(x, ws[0], &ws[1], softmax_rows); });
+            check(softmax_model, [&](const darray& x) {
+                return dense_reference(x, ws[0], &ws[1], reference::softmax_row);
+            });
 
             auto no_bias = xf::Model{xf::inputs(input),
                                      xt_::Dense<struct d3, Out, xf::linear, "", false>{}(input)};

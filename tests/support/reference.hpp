@@ -51,15 +51,17 @@ inline matrix relu(matrix m) {
 inline matrix sigmoid(matrix m) {
     return map(std::move(m), [](double v) { return 1.0 / (1.0 + std::exp(-v)); });
 }
+inline void softmax_row(std::vector<double>& row) {
+    const double top = *std::max_element(row.begin(), row.end());
+    double sum = 0;
+    for (double& v : row)
+        sum += (v = std::exp(v - top));
+    for (double& v : row)
+        v /= sum;
+}
 inline matrix softmax(matrix m) {
-    for (auto& row : m) {
-        const double top = *std::max_element(row.begin(), row.end());
-        double sum = 0;
-        for (double& v : row)
-            sum += (v = std::exp(v - top));
-        for (double& v : row)
-            v /= sum;
-    }
+    for (auto& row : m)
+        softmax_row(row);
     return m;
 }
 

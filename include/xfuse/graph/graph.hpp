@@ -21,20 +21,32 @@ namespace xfuse {
 
 namespace detail {
 
-template <std::size_t FirstNodeParameters, std::size_t OtherNodeParameters>
-constexpr bool shared_layer_weights_agree() {
-    static_assert(FirstNodeParameters == OtherNodeParameters,
-                  "xfuse: a layer object applied twice must see inputs of the same shape (its "
-                  "weights are shared); create a second layer object instead");
-    return FirstNodeParameters == OtherNodeParameters;
+template <std::size_t K>
+constexpr bool same_weight_shapes(const std::array<weight_spec, K>& a,
+                                  const std::array<weight_spec, K>& b) {
+    for (std::size_t i = 0; i < K; ++i)
+        if (a[i].rank != b[i].rank || a[i].dims != b[i].dims)
+            return false;
+    return true;
 }
 
-template <class Node>
-constexpr std::size_t parameter_count_of() {
-    std::size_t n = 0;
-    for (const weight_spec& w : node_weights<Node>::value)
-        n += w.size();
-    return n;
+// A layer applied twice shares its weights, so both applications must imply the same weight
+// shapes. The input shapes of both applications sit in the template arguments, so that the
+// diagnostic names them.
+template <class Layer, class FirstInputs, class OtherInputs>
+constexpr bool shared_layer_inputs_agree() {
+    constexpr bool agree = []<class... A, class... B>(type_list<A...>, type_list<B...>) {
+        constexpr auto first = Layer::template weights<typename A::shape_type...>;
+        constexpr auto other = Layer::template weights<typename B::shape_type...>;
+        if constexpr (first.size() != other.size())
+            return false;
+        else
+            return same_weight_shapes(first, other);
+    }(FirstInputs{}, OtherInputs{});
+    static_assert(agree,
+                  "xfuse: a layer object applied twice must see inputs that give it the same "
+                  "weight shapes (its weights are shared); create a second layer object instead");
+    return agree;
 }
 
 }  // namespace detail
@@ -110,28 +122,18 @@ struct graph<type_list<In...>, type_list<Out...>, NamingRoot> {
     static constexpr auto weights = node_weights<node_t<first_node[L]>>::value;
 
     static constexpr bool shared_weights_agree = []<class... N>(type_list<N...>) {
-        return (detail::shared_layer_weights_agree<
-                    detail::parameter_count_of<
-                        node_t<first_node[layer_index<typename N::layer_type>]>>(),
-                    detail::parameter_count_of<N>()>() &&
+        return (detail::shared_layer_inputs_agree<
+                    typename N::layer_type,
+                    typename node_t<first_node[layer_index<typename N::layer_type>]>::inputs,
+                    typename N::inputs>() &&
                 ...);
     }(nodes{});
     static_assert(shared_weights_agree);
 
     template <std::size_t L>
-    static constexpr std::size_t parameters_of_layer = [] {
-        std::size_t n = 0;
-        for (const weight_spec& w : weights<L>)
-            n += w.size();
-        return n;
-    }();
+    static constexpr std::size_t parameters_of_layer = total_size(weights<L>);
     template <std::size_t L>
-    static constexpr std::size_t storage_of_layer = [] {
-        std::size_t n = 0;
-        for (const weight_spec& w : weights<L>)
-            n += w.storage();
-        return n;
-    }();
+    static constexpr std::size_t storage_of_layer = total_storage(weights<L>);
 
     // ---- names ------------------------------------------------------------------------------
     using naming_layers = typename detail::naming_order<NamingRoot, layers>::type;

@@ -32,10 +32,13 @@ namespace detail {
 
 // 11010 -> "11,010" (Python's "{:,}").
 inline std::string with_thousands(std::size_t n) {
-    std::string digits = std::to_string(n);
-    for (std::size_t i = digits.size(); i > 3; i -= 3)
-        digits.insert(i - 3, ",");
-    return digits;
+    const std::string digits = std::to_string(n);
+    std::string text;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i != 0 && (digits.size() - i) % 3 == 0) text += ',';
+        text += digits[i];
+    }
+    return text;
 }
 
 // Python's str() of a list of strings: ['a[0][0]', 'b[0][0]'].

@@ -66,19 +66,18 @@ concept Layer = requires {
     { L::name } -> std::convertible_to<std::string_view>;
 };
 
-// Total weights (the summary's "Param #") and floats of storage of a layer for given inputs.
-template <class L, Shape... In>
-constexpr std::size_t parameter_count() {
+// Total weights (the summary's "Param #") and floats of padded storage of a weight list.
+template <std::size_t K>
+constexpr std::size_t total_size(const std::array<weight_spec, K>& weights) noexcept {
     std::size_t n = 0;
-    for (const weight_spec& w : L::template weights<In...>)
+    for (const weight_spec& w : weights)
         n += w.size();
     return n;
 }
-
-template <class L, Shape... In>
-constexpr std::size_t parameter_storage() {
+template <std::size_t K>
+constexpr std::size_t total_storage(const std::array<weight_spec, K>& weights) noexcept {
     std::size_t n = 0;
-    for (const weight_spec& w : L::template weights<In...>)
+    for (const weight_spec& w : weights)
         n += w.storage();
     return n;
 }
