@@ -14,16 +14,9 @@
 #include <type_traits>
 #include <vector>
 
-namespace xf = xfuse;
+#include "check.hpp"
 
-int failures = 0;
-#define CHECK(condition)                                                                    \
-    do {                                                                                    \
-        if (!(condition)) {                                                                 \
-            std::cerr << __FILE__ << ":" << __LINE__ << ": check failed: " #condition "\n"; \
-            ++failures;                                                                     \
-        }                                                                                   \
-    } while (false)
+namespace xf = xfuse;
 
 // [layer]
 // Keras' AttentionLayer2(units): Dense(units, activation='softmax'); its output is the vector
@@ -153,8 +146,5 @@ int main() {
         CHECK(xt::amax(xt::abs(xt::sum(weights, {2}) - 1.0f))() < 1e-5f);
     }
 
-    if (failures != 0) {
-        std::cerr << failures << " check(s) failed\n";
-        return EXIT_FAILURE;
-    }
+    return docs::exit_code();
 }

@@ -11,17 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "check.hpp"
+
 namespace xf = xfuse;
 
 // Every claim of the page is checked; a failed one is printed and makes the program fail.
-int failures = 0;
-#define CHECK(condition)                                                                    \
-    do {                                                                                    \
-        if (!(condition)) {                                                                 \
-            std::cerr << __FILE__ << ":" << __LINE__ << ": check failed: " #condition "\n"; \
-            ++failures;                                                                     \
-        }                                                                                   \
-    } while (false)
 
 int main() {
     // [model]
@@ -112,8 +106,5 @@ int main() {
     for (std::size_t i = 0; i < before.size(); ++i)
         CHECK(after[i] == before[i]);
 
-    if (failures != 0) {
-        std::cerr << failures << " check(s) failed\n";
-        return EXIT_FAILURE;
-    }
+    return docs::exit_code();
 }

@@ -11,16 +11,9 @@
 #include <utility>
 #include <vector>
 
-namespace xf = xfuse;
+#include "check.hpp"
 
-int failures = 0;
-#define CHECK(condition)                                                                    \
-    do {                                                                                    \
-        if (!(condition)) {                                                                 \
-            std::cerr << __FILE__ << ":" << __LINE__ << ": check failed: " #condition "\n"; \
-            ++failures;                                                                     \
-        }                                                                                   \
-    } while (false)
+namespace xf = xfuse;
 
 template <class Model>
 std::string summary_of(const Model& model) {
@@ -220,8 +213,5 @@ int main() {
         CHECK(same_values(extended.get_weights()[0], xt::ones<float>({3, 2})));
     }
 
-    if (failures != 0) {
-        std::cerr << failures << " check(s) failed\n";
-        return EXIT_FAILURE;
-    }
+    return docs::exit_code();
 }

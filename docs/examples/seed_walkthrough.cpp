@@ -13,16 +13,9 @@
 #include <type_traits>
 #include <vector>
 
-namespace xf = xfuse;
+#include "check.hpp"
 
-int failures = 0;
-#define CHECK(condition)                                                                    \
-    do {                                                                                    \
-        if (!(condition)) {                                                                 \
-            std::cerr << __FILE__ << ":" << __LINE__ << ": check failed: " #condition "\n"; \
-            ++failures;                                                                     \
-        }                                                                                   \
-    } while (false)
+namespace xf = xfuse;
 
 // The summary as the page shows it. Keras pads every row with spaces to the full width; the
 // page cannot keep trailing spaces reliably, so both sides are compared without them.
@@ -145,7 +138,7 @@ int main() {
         const float sum = xt::sum(xt::row(o, n))();
         if (std::abs(sum - 1.0f) > 1e-5f) {
             std::cerr << "row " << n << " sums to " << sum << "\n";
-            ++failures;
+            ++docs::failures;
             break;
         }
     }
@@ -189,8 +182,5 @@ int main() {
     // [first attempt]
     CHECK(ones.shape(1) == 1 && xt::all(xt::equal(ones, 1.0f)));
 
-    if (failures != 0) {
-        std::cerr << failures << " check(s) failed\n";
-        return EXIT_FAILURE;
-    }
+    return docs::exit_code();
 }
