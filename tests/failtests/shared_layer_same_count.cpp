@@ -18,7 +18,8 @@ struct Scale : xf::layer<Scale<Tag>> {
     template <xf::Shape In>
     static void forward(const float* p, std::size_t n, std::array<const float*, 1> in,
                         float* out) noexcept {
-        for (std::size_t i = 0; i < n * In::storage; ++i) out[i] = in[0][i] * p[i % In::storage];
+        for (std::size_t i = 0; i < n * In::storage; ++i)
+            out[i] = in[0][i] * p[i % In::storage];
     }
 };
 

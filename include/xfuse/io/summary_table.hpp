@@ -35,7 +35,8 @@ inline std::string with_thousands(std::size_t n) {
     const std::string digits = std::to_string(n);
     std::string text;
     for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i != 0 && (digits.size() - i) % 3 == 0) text += ',';
+        if (i != 0 && (digits.size() - i) % 3 == 0)
+            text += ',';
         text += digits[i];
     }
     return text;
