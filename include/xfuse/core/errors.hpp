@@ -2,23 +2,19 @@
 #pragma once
 
 #include <cstddef>
-#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
 namespace xfuse::detail {
 
-inline std::string dims_string(std::initializer_list<std::size_t> dims) {
+// Python's tuple text for a shape: (4, 10), and (3,) for one axis.
+template <class Dims>
+std::string tuple_string(const Dims& dims, std::size_t rank) {
     std::string text = "(";
-    bool first = true;
-    for (std::size_t d : dims) {
-        if (!first)
-            text += ", ";
-        text += std::to_string(d);
-        first = false;
-    }
-    return text + (dims.size() == 1 ? ",)" : ")");
+    for (std::size_t i = 0; i < rank; ++i)
+        text += (i ? ", " : "") + std::to_string(dims[i]);
+    return text + (rank == 1 ? ",)" : ")");
 }
 
 [[noreturn]] inline void throw_shape_mismatch(std::string_view what, std::string_view expected,

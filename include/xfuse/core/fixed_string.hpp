@@ -24,7 +24,6 @@ struct fixed_string {
     }
 
     constexpr std::string_view view() const noexcept { return {chars, length}; }
-    constexpr bool empty() const noexcept { return length == 0; }
 };
 
 }  // namespace xfuse

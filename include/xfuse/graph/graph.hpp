@@ -110,6 +110,11 @@ struct graph<type_list<In...>, type_list<Out...>, NamingRoot> {
         return count;
     }();
 
+    static constexpr std::array<bool, layer_count> is_input_layer =
+        []<class... L>(type_list<L...>) {
+            return std::array<bool, layer_count>{InputTensor<L>...};
+        }(layers{});
+
     // Every Input an output depends on must be one of the model's inputs.
     static constexpr bool inputs_complete = []<class... N>(type_list<N...>) {
         return ((!InputTensor<N> || contains_v<inputs, N>)&&...);

@@ -69,7 +69,8 @@ inline std::pair<double, double> fans(const weight_spec& w) {
 inline void initialize_weight(const weight_spec& w, float* storage, std::mt19937_64& engine) {
     if (w.init == initializer::zeros)
         return;
-    const double limit = std::sqrt(6.0 / (fans(w).first + fans(w).second));
+    const auto [fan_in, fan_out] = fans(w);
+    const double limit = std::sqrt(6.0 / (fan_in + fan_out));
     for (std::size_t r = 0; r < w.rows(); ++r)
         for (std::size_t c = 0; c < w.last(); ++c) {
             float value = 1.0f;
@@ -79,6 +80,17 @@ inline void initialize_weight(const weight_spec& w, float* storage, std::mt19937
             }
             storage[r * w.row_stride() + c] = value;
         }
+}
+
+// (Re)writes a layer's weights, in declaration order, padding lanes zero.
+template <std::size_t K>
+void initialize_layer(const std::array<weight_spec, K>& weights, float* storage,
+                      std::mt19937_64& engine) {
+    for (const weight_spec& w : weights) {
+        std::fill_n(storage, w.storage(), 0.0f);
+        initialize_weight(w, storage, engine);
+        storage += w.storage();
+    }
 }
 
 }  // namespace detail
@@ -143,11 +155,7 @@ std::shared_ptr<parameter_store> bind_parameters(std::shared_ptr<parameter_store
             params[L] = store->find(key);
             if (std::find(new_layers.begin(), new_layers.end(), L) == new_layers.end())
                 return;
-            float* storage = params[L];
-            for (const weight_spec& w : Graph::template weights<L>) {
-                detail::initialize_weight(w, storage, engine);
-                storage += w.storage();
-            }
+            detail::initialize_layer(Graph::template weights<L>, params[L], engine);
         }
     };
     [&]<std::size_t... L>(std::index_sequence<L...>) {

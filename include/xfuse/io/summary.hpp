@@ -61,7 +61,7 @@ summary_table make_summary_table(std::string model_name, bool show_inputs) {
         auto add = [&]<std::size_t Layer>() {
             using layer = typename Graph::template layer_t<Layer>;
             table.trainable += Graph::template parameters_of_layer<Layer>;
-            if (InputTensor<layer> && !show_inputs)
+            if (Graph::is_input_layer[Layer] && !show_inputs)
                 return;
             table.rows.push_back({std::string(Graph::names[Layer].view()) + " (" +
                                       std::string(layer::class_name) + ")",

@@ -41,10 +41,7 @@ using batch_t = xt::xtensor<float, S::rank + 1>;
 
 template <class E>
 std::string actual_shape_string(const E& e) {
-    std::string text = "(";
-    for (std::size_t i = 0; i < e.dimension(); ++i)
-        text += (i ? ", " : "") + std::to_string(e.shape()[i]);
-    return text + (e.dimension() == 1 ? ",)" : ")");
+    return tuple_string(e.shape(), e.dimension());
 }
 
 // Containers of float laid out row-major are read in place; anything else (another value type,

@@ -105,7 +105,7 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
     std::vector<std::string> layer_names() const {
         std::vector<std::string> names;
         for (std::size_t i = 0; i < layer_count; ++i)
-            if (show_inputs_ || !is_input(i))
+            if (show_inputs_ || !graph_type::is_input_layer[i])
                 names.emplace_back(graph_type::names[i].view());
         return names;
     }
@@ -221,13 +221,6 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
     // every node's buffer of the tile stays in L2.
     static constexpr std::size_t tile_samples =
         std::max<std::size_t>(1, (256 * 1024 / sizeof(float)) / plan::sample_storage);
-
-    static constexpr bool is_input(std::size_t layer) {
-        return [&]<std::size_t... L>(std::index_sequence<L...>) {
-            return ((L == layer && InputTensor<typename graph_type::template layer_t<L>>) || ...);
-        }
-        (std::make_index_sequence<layer_count>{});
-    }
 
     template <Shape S>
     static std::array<std::size_t, S::rank + 1> batch_shape(std::size_t samples) {

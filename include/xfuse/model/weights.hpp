@@ -5,7 +5,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -18,13 +17,6 @@
 #include "batch_io.hpp"
 
 namespace xfuse::detail {
-
-inline std::string weight_shape_string(const weight_spec& w) {
-    std::string text = "(";
-    for (std::size_t i = 0; i < w.rank; ++i)
-        text += (i ? ", " : "") + std::to_string(w.dims[i]);
-    return text + (w.rank == 1 ? ",)" : ")");
-}
 
 inline xt::xarray<float> read_weight(const weight_spec& w, const float* storage) {
     xt::xarray<float> value(std::vector<std::size_t>(w.dims.begin(), w.dims.begin() + w.rank));
@@ -90,7 +82,7 @@ void set_weights(const std::array<float*, Graph::layer_count>& params,
                 throw_shape_mismatch(
                     "set_weights: weight " + std::to_string(expected) + " ('" +
                         std::string(Graph::names[layer].view()) + "/" + std::string(w.name) + "')",
-                    weight_shape_string(w), actual_shape_string(weights[expected]));
+                    tuple_string(w.dims, w.rank), actual_shape_string(weights[expected]));
             ++expected;
         });
     if (weights.size() != expected)
@@ -105,11 +97,10 @@ void set_weights(const std::array<float*, Graph::layer_count>& params,
 template <class Graph>
 void initialize_weights(const std::array<float*, Graph::layer_count>& params, std::uint64_t seed) {
     std::mt19937_64 engine(seed);
-    for_each_weight<Graph>(params, all_layers,
-                           [&](std::size_t, const weight_spec& w, float* storage) {
-                               std::fill_n(storage, w.storage(), 0.0f);
-                               initialize_weight(w, storage, engine);
-                           });
+    [&]<std::size_t... L>(std::index_sequence<L...>) {
+        (initialize_layer(Graph::template weights<L>, params[L], engine), ...);
+    }
+    (std::make_index_sequence<Graph::layer_count>{});
 }
 
 }  // namespace xfuse::detail
