@@ -12,6 +12,7 @@
 
 #include "../core/symbolic.hpp"
 #include "../graph/graph.hpp"
+#include "fusion.hpp"
 
 namespace xfuse {
 
@@ -59,5 +60,9 @@ struct forward_plan {
         }
     }
 };
+
+// The plan a fusion choice runs (exec/fusion.hpp).
+template <class Graph, FusionChoice Fusion>
+using execution_plan_t = forward_plan<Graph>;
 
 }  // namespace xfuse

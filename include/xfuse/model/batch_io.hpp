@@ -82,8 +82,12 @@ std::size_t checked_samples(std::string_view what, std::string_view input, const
 // Copies `samples` samples (contiguous, S::size floats each) into padded rows, and back.
 template <Shape S>
 void pad_samples(const float* source, std::size_t samples, float* destination) noexcept {
-    for (std::size_t r = 0; r < samples * S::rows; ++r)
-        std::copy_n(source + r * S::last, S::last, destination + r * S::row_stride);
+    // Padding lanes are zeroed: kernels never read them into a result, but whole-row SIMD
+    // operations (merges) touch them, and scratch is not initialised.
+    for (std::size_t r = 0; r < samples * S::rows; ++r) {
+        float* row = std::copy_n(source + r * S::last, S::last, destination + r * S::row_stride);
+        std::fill(row, destination + (r + 1) * S::row_stride, 0.0f);
+    }
 }
 template <Shape S>
 void unpad_samples(const float* source, std::size_t samples, float* destination) noexcept {

@@ -22,6 +22,7 @@
 #include <xtensor/xarray.hpp>
 
 #include "../core/fixed_string.hpp"
+#include "../exec/fusion.hpp"
 #include "../exec/plan.hpp"
 #include "../graph/graph.hpp"
 #include "../graph/parameters.hpp"
@@ -83,7 +84,6 @@ template <class NamingRoot, class... Inputs, class... Outputs>
 class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
   public:
     using graph_type = graph<type_list<Inputs...>, type_list<Outputs...>, NamingRoot>;
-    using plan = forward_plan<graph_type>;
     static constexpr std::size_t layer_count = graph_type::layer_count;
 
     Model(input_list<NamingRoot, Inputs...> inputs, Outputs...)
@@ -155,10 +155,17 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
 
     // ---- inference ----------------------------------------------------------------------------
     // One batch per input (rows are samples); returns one batch per output, a std::tuple when
-    // there are several.
+    // there are several. Allocates the result and nothing else. An optional first argument,
+    // xf::fused or xf::unfused, picks the execution plan (exec/fusion.hpp).
     template <class... Batches>
     requires(sizeof...(Batches) ==
              sizeof...(Inputs)) auto predict(const Batches&... batches) const {
+        return predict(default_fusion_t{}, batches...);
+    }
+    template <FusionChoice Fusion, class... Batches>
+    requires(sizeof...(Batches) ==
+             sizeof...(Inputs)) auto predict(Fusion, const Batches&... batches) const {
+        using run_plan = plan_for<Fusion>;
         const std::size_t samples = checked_batch_samples(batches...);
         auto results = std::tuple<detail::batch_t<typename Outputs::shape_type>...>{
             detail::batch_t<typename Outputs::shape_type>(
@@ -166,20 +173,29 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
         // References to float row-major containers, copies of anything else, made once.
         const std::tuple<decltype(detail::row_major_floats(batches))...> sources{
             detail::row_major_floats(batches)...};
-        const std::size_t tile = std::min(samples, tile_samples);
-        aligned_buffer scratch(tile * plan::sample_storage);
-        for (std::size_t first = 0; first < samples; first += tile) {
-            const std::size_t count = std::min(tile, samples - first);
-            [&]<std::size_t... I>(std::index_sequence<I...>) {
-                (detail::pad_samples<typename Inputs::shape_type>(
-                     std::get<I>(sources).data() + first * Inputs::shape_type::size, count,
-                     plan::template buffer<Inputs>(scratch.data(), count)),
-                 ...);
+        constexpr std::size_t tile = tile_samples<run_plan>;
+        const auto run_tiles = [&](float* scratch) {
+            for (std::size_t first = 0; first < samples; first += tile) {
+                const std::size_t count = std::min(tile, samples - first);
+                [&]<std::size_t... I>(std::index_sequence<I...>) {
+                    (detail::pad_samples<typename Inputs::shape_type>(
+                         std::get<I>(sources).data() + first * Inputs::shape_type::size, count,
+                         run_plan::template buffer<Inputs>(scratch, count)),
+                     ...);
+                }
+                (std::index_sequence_for<Inputs...>{});
+                run_plan::run(params_, scratch, count);
+                store_outputs<run_plan>(results, scratch, first, count,
+                                        std::index_sequence_for<Outputs...>{});
             }
-            (std::index_sequence_for<Inputs...>{});
-            plan::run(params_, scratch.data(), count);
-            store_outputs(results, scratch.data(), first, count,
-                          std::index_sequence_for<Outputs...>{});
+        };
+        if constexpr (tile * run_plan::sample_storage <= stack_scratch_floats) {
+            alignas(buffer_alignment) std::array<float, tile * run_plan::sample_storage> scratch;
+            run_tiles(scratch.data());
+        } else {
+            // A model whose one sample outgrows the stack budget gets its scratch on the heap.
+            aligned_buffer scratch(tile * run_plan::sample_storage);
+            run_tiles(scratch.data());
         }
         return unwrap(std::move(results));
     }
@@ -188,18 +204,24 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
     // conversion, which would resize at run time); allocates nothing.
     template <class... Samples>
     auto operator()(const Samples&... samples) const noexcept {
+        return (*this)(default_fusion_t{}, samples...);
+    }
+    template <FusionChoice Fusion, class... Samples>
+    auto operator()(Fusion, const Samples&... samples) const noexcept {
         static_assert(detail::are_samples_of<type_list<Samples...>, type_list<Inputs...>>,
                       "xfuse::Model: a single-sample call takes one xt::xtensor_fixed<float, "
                       "xt::xshape<...>> per input, of that input's shape (predict takes batches)");
-        alignas(buffer_alignment) std::array<float, plan::sample_storage> scratch{};
+        using run_plan = plan_for<Fusion>;
+        alignas(buffer_alignment) std::array<float, run_plan::sample_storage> scratch;
         (detail::pad_samples<typename Inputs::shape_type>(
-             samples.data(), 1, plan::template buffer<Inputs>(scratch.data(), 1)),
+             samples.data(), 1, run_plan::template buffer<Inputs>(scratch.data(), 1)),
          ...);
-        plan::run(params_, scratch.data(), 1);
+        run_plan::run(params_, scratch.data(), 1);
         auto results = std::tuple<detail::fixed_sample_t<typename Outputs::shape_type>...>{};
         [&]<std::size_t... O>(std::index_sequence<O...>) {
             (detail::unpad_samples<typename Outputs::shape_type>(
-                 plan::template buffer<Outputs>(scratch.data(), 1), 1, std::get<O>(results).data()),
+                 run_plan::template buffer<Outputs>(scratch.data(), 1), 1,
+                 std::get<O>(results).data()),
              ...);
         }
         (std::index_sequence_for<Outputs...>{});
@@ -217,10 +239,15 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
     template <class M, std::size_t L>
     friend class layer_handle;
 
+    template <class Fusion>
+    using plan_for = execution_plan_t<graph_type, Fusion>;
+
     // Samples per pass through the graph: enough to amortise the kernel calls, few enough that
-    // every node's buffer of the tile stays in L2.
-    static constexpr std::size_t tile_samples =
-        std::max<std::size_t>(1, (256 * 1024 / sizeof(float)) / plan::sample_storage);
+    // the tile's scratch fits in L2 and on the stack (predict allocates only its result).
+    static constexpr std::size_t stack_scratch_floats = 64 * 1024 / sizeof(float);
+    template <class Plan>
+    static constexpr std::size_t tile_samples = std::max<std::size_t>(1, stack_scratch_floats /
+                                                                             Plan::sample_storage);
 
     template <Shape S>
     static std::array<std::size_t, S::rank + 1> batch_shape(std::size_t samples) {
@@ -245,11 +272,11 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
         return samples[0];
     }
 
-    template <class Results, std::size_t... O>
+    template <class Plan, class Results, std::size_t... O>
     void store_outputs(Results& results, float* scratch, std::size_t first, std::size_t count,
                        std::index_sequence<O...>) const {
         (detail::unpad_samples<typename Outputs::shape_type>(
-             plan::template buffer<Outputs>(scratch, count), count,
+             Plan::template buffer<Outputs>(scratch, count), count,
              std::get<O>(results).data() + first * Outputs::shape_type::size),
          ...);
     }
