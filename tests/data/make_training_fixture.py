@@ -65,10 +65,16 @@ def bce_logits(z, y):
     return np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
 
 
-def bce_clipped(p, y, eps=1e-7):
-    """tf.keras 2.x backend.binary_crossentropy on probabilities: clip, and eps inside the log."""
-    p = np.clip(p, eps, 1 - eps)
-    return -(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))
+def bce_clipped(p, y):
+    """tf.keras 2.x backend.binary_crossentropy on probabilities: clip, and eps inside the log.
+
+    In float32, as Keras computes it: 1 - float32(1 - 1e-7) is 1.19e-7, not 1e-7, so a
+    saturated wrong prediction costs 15.33, not float64's 15.42 (keras-semantics §5.1)."""
+    f = np.float32
+    eps = f(1e-7)
+    p = np.clip(p.astype(f), eps, f(1) - eps)
+    y = y.astype(f)
+    return -(y * np.log(p + eps) + (f(1) - y) * np.log(f(1) - p + eps))
 
 
 def loss(P, x1, x2, y):
