@@ -4,6 +4,7 @@
 set -euo pipefail
 
 packages=(cmake make g++ libxtensor-dev libxsimd-dev xtl-dev libboost-test-dev)
+packages+=(libhdf5-dev python3-h5py python3-numpy)  # Keras weight files (docs/keras_interop.md)
 
 missing=()
 for package in "${packages[@]}"; do

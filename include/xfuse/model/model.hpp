@@ -142,6 +142,29 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
     }
     const std::array<float*, layer_count>& layer_parameters() const noexcept { return params_; }
 
+    // ---- weight files (Keras HDF5) ------------------------------------------------------------
+    // save_weights("w.h5") / load_weights("w.h5"[, xf::by_name]). Defined in <xfuse/hdf5.hpp>
+    // (CMake target xfuse::hdf5), found by argument-dependent lookup when a call is compiled, so
+    // this header needs no HDF5.
+    template <class Path, class... Options>
+    void save_weights(const Path& path, Options... options) const {
+        if constexpr (requires { io_save_weights(*this, path, options...); })
+            io_save_weights(*this, path, options...);
+        else
+            static_assert(sizeof...(Options) + 1 == 0,
+                          "xfuse::Model::save_weights: #include <xfuse/hdf5.hpp> and link "
+                          "xfuse::hdf5 (save_weights takes a path and no options)");
+    }
+    template <class Path, class... Options>
+    void load_weights(const Path& path, Options... options) {
+        if constexpr (requires { io_load_weights(*this, path, options...); })
+            io_load_weights(*this, path, options...);
+        else
+            static_assert(sizeof...(Options) + 1 == 0,
+                          "xfuse::Model::load_weights: #include <xfuse/hdf5.hpp> and link "
+                          "xfuse::hdf5");
+    }
+
     // ---- training configuration ---------------------------------------------------------------
     void compile(const Adam& optimizer, const BinaryCrossentropy& loss) {
         optimizer.validate();

@@ -1,0 +1,36 @@
+// xfuse's Keras weight files: model.save_weights / load_weights in tf.keras 2.x's HDF5 layout,
+// Keras 3 .weights.h5 reading, and checkpoints with optimizer state (docs/keras_interop.md).
+// The only part of xfuse that needs the HDF5 C library: include this header and link the CMake
+// target xfuse::hdf5.
+#pragma once
+
+#include <filesystem>
+
+#include "io/hdf5_atomic.hpp"
+#include "io/hdf5_file.hpp"
+#include "io/keras_checkpoint.hpp"
+#include "io/keras_layout.hpp"
+#include "io/keras_weights.hpp"
+#include "xfuse.hpp"
+
+namespace xfuse {
+
+// Model::save_weights and Model::load_weights call these; they are found by argument-dependent
+// lookup when the call is compiled, so model.hpp itself does not include HDF5.
+template <class M>
+requires requires {
+    typename M::graph_type;
+}
+void io_save_weights(const M& model, const std::filesystem::path& path) {
+    io::save_weights(path, model);
+}
+
+template <class M, class... Options>
+requires requires {
+    typename M::graph_type;
+}
+void io_load_weights(M& model, const std::filesystem::path& path, Options... options) {
+    io::load_weights(path, model, options...);
+}
+
+}  // namespace xfuse
