@@ -12,7 +12,6 @@
 
 #include "../core/symbolic.hpp"
 #include "../graph/graph.hpp"
-#include "fusion.hpp"
 
 namespace xfuse {
 
@@ -44,25 +43,26 @@ struct forward_plan {
     static void run(const std::array<float*, Graph::layer_count>& params, float* scratch,
                     std::size_t samples) noexcept {
         [&]<class... N>(type_list<N...>) {
-            (run_node<N>(typename N::inputs{}, params, scratch, samples), ...);
+            (
+                [&] {
+                    if constexpr (!InputTensor<N>)
+                        run_layer<N>(params, scratch, samples);
+                }(),
+                ...);
         }(typename Graph::nodes{});
     }
 
-  private:
-    template <class Node, class... In>
-    static void run_node(type_list<In...>, const std::array<float*, Graph::layer_count>& params,
-                         float* scratch, std::size_t samples) noexcept {
-        if constexpr (!InputTensor<Node>) {
+    // One node through its layer's own forward, reading and writing the node buffers.
+    template <class Node>
+    static void run_layer(const std::array<float*, Graph::layer_count>& params, float* scratch,
+                          std::size_t samples) noexcept {
+        [&]<class... In>(type_list<In...>) {
             using layer = typename Node::layer_type;
             layer::template forward<typename In::shape_type...>(
                 params[Graph::template layer_index<layer>], samples,
                 {buffer<In>(scratch, samples)...}, buffer<Node>(scratch, samples));
-        }
+        }(typename Node::inputs{});
     }
 };
-
-// The plan a fusion choice runs (exec/fusion.hpp).
-template <class Graph, FusionChoice Fusion>
-using execution_plan_t = forward_plan<Graph>;
 
 }  // namespace xfuse

@@ -22,8 +22,7 @@
 #include <xtensor/xarray.hpp>
 
 #include "../core/fixed_string.hpp"
-#include "../exec/fusion.hpp"
-#include "../exec/plan.hpp"
+#include "../exec/fused_plan.hpp"
 #include "../graph/graph.hpp"
 #include "../graph/parameters.hpp"
 #include "../io/summary.hpp"

@@ -1,0 +1,93 @@
+// The fused execution plan: the same scratch layout as forward_plan (exec/plan.hpp), with the
+// steps chosen by exec/fusion_rules.hpp. Dense layers run register-blocked with their activation
+// applied before the one store, write straight into the Concatenate that joins them, and the
+// attention block (Dense softmax then Dot with the same input) is one loop.
+//
+// Nodes a fused step makes unnecessary (an absorbed Dot's weights, an elided Concatenate's
+// inputs) keep their place in the layout but are never written; model outputs always are.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <type_traits>
+#include <utility>
+
+#include "../graph/graph.hpp"
+#include "../kernels/attention.hpp"
+#include "../kernels/dense_tile.hpp"
+#include "fusion.hpp"
+#include "fusion_rules.hpp"
+#include "plan.hpp"
+
+namespace xfuse {
+
+template <class Graph>
+struct fused_plan {
+    using layout_plan = forward_plan<Graph>;
+    static constexpr std::size_t sample_storage = layout_plan::sample_storage;
+    static constexpr auto layout = detail::fuse<Graph>();
+
+    template <class Node>
+    static float* buffer(float* scratch, std::size_t samples) noexcept {
+        return layout_plan::template buffer<Node>(scratch, samples);
+    }
+
+    static void run(const std::array<float*, Graph::layer_count>& params, float* scratch,
+                    std::size_t samples) noexcept {
+        [&]<std::size_t... N>(std::index_sequence<N...>) {
+            (run_node<N>(params, scratch, samples), ...);
+        }
+        (std::make_index_sequence<Graph::node_count>{});
+    }
+
+  private:
+    template <std::size_t N>
+    using node_t = typename Graph::template node_t<N>;
+
+    // A node's values: rows of its home's row stride, from `column` on.
+    template <std::size_t N>
+    static float* values(float* scratch, std::size_t samples) noexcept {
+        return buffer<node_t<layout.home[N]>>(scratch, samples) + layout.column[N];
+    }
+    template <std::size_t N>
+    static constexpr std::size_t row_stride = node_t<layout.home[N]>::shape_type::row_stride;
+
+    template <std::size_t N>
+    static void run_node(const std::array<float*, Graph::layer_count>& params, float* scratch,
+                         std::size_t samples) noexcept {
+        using node = node_t<N>;
+        constexpr detail::step_kind kind = layout.kind[N];
+        if constexpr (kind == detail::step_kind::plain) {
+            layout_plan::template run_layer<node>(params, scratch, samples);
+        } else if constexpr (kind == detail::step_kind::dense ||
+                             kind == detail::step_kind::attention) {
+            using layer = typename node::layer_type;
+            using input = at_t<0, typename node::inputs>;
+            using in_shape = typename input::shape_type;
+            constexpr std::size_t in = in_shape::last;
+            constexpr std::size_t units = layer::units;
+            const float* kernel = params[Graph::template layer_index<layer>];
+            const float* bias = layer::use_bias ? kernel + in * padded(units) : nullptr;
+            constexpr std::size_t x_stride = row_stride<Graph::template node_index<input>>;
+            const float* x = values<Graph::template node_index<input>>(scratch, samples);
+            const std::size_t rows = samples * in_shape::rows;
+            if constexpr (kind == detail::step_kind::dense) {
+                kernels::dense_activation_rows<in, units, typename layer::activation_type>(
+                    kernel, bias, x, x_stride, values<N>(scratch, samples), row_stride<N>, rows);
+            } else {
+                constexpr std::size_t dot = layout.pooled[N];
+                kernels::attention_pooling_rows<units, layout.store_weights[N]>(
+                    kernel, bias, x, x_stride, values<N>(scratch, samples), row_stride<N>,
+                    values<dot>(scratch, samples), row_stride<dot>, rows);
+            }
+        }
+        // input: filled by the caller; absorbed and elided: written by an earlier step.
+    }
+};
+
+// The plan a fusion choice runs (exec/fusion.hpp).
+template <class Graph, FusionChoice Fusion>
+using execution_plan_t =
+    std::conditional_t<std::is_same_v<Fusion, fused_t>, fused_plan<Graph>, forward_plan<Graph>>;
+
+}  // namespace xfuse

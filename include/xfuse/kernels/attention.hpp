@@ -1,0 +1,63 @@
+// Fused attention pooling, Keras' Dot(axes=1)([x, Dense(N, softmax)(x)]) over rows of x:
+//
+//   a = softmax(x W + b)        (the attention weights, N of them)
+//   pooled = sum_j a_j x_j      (the Dot with the same x)
+//
+// One pass per block of rows: the logits are accumulated in registers (kernels/dense_tile.hpp's
+// blocking), then max, exp, sum and the weighted sum with x are computed on those registers; the
+// weights reach memory only when the caller wants them (they are a model output). Bound: the
+// FMAs of x W (N*N per row); the softmax and the dot add about 2N element operations, the exps
+// N/simd_width calls. Only for rows that fit in registers (dense_blocking<N>::whole_row).
+#pragma once
+
+#include <array>
+#include <cstddef>
+
+#include "../core/config.hpp"
+#include "activations.hpp"
+#include "dense_tile.hpp"
+
+namespace xfuse::kernels {
+
+template <std::size_t N>
+inline constexpr bool attention_fits_registers = dense_blocking<N>::whole_row;
+
+// `weights` (rows weights_stride apart) is written only if StoreWeights; `pooled` rows are
+// pooled_stride apart and get the value in lane 0 and zeros in the rest of their register.
+template <std::size_t N, bool StoreWeights>
+void attention_pooling_rows(const float* kernel, const float* bias, const float* x,
+                            std::size_t x_stride, float* weights, std::size_t weights_stride,
+                            float* pooled, std::size_t pooled_stride, std::size_t rows) noexcept {
+    static_assert(attention_fits_registers<N>,
+                  "xfuse: fused attention needs the attention row in registers");
+    constexpr std::size_t tail = N % simd_width;
+    const auto first_lane = xfuse::detail::first_lanes(1);
+    for_each_dense_block<N, N>(
+        kernel, bias, x, x_stride, rows,
+        [&]<std::size_t S, std::size_t R>(accumulator_block<S, R>& acc, std::size_t row,
+                                          std::size_t) {
+            for (std::size_t s = 0; s < S; ++s) {
+                const float inverse_sum = 1.0f / exponentiate_softmax_row<N>(acc[s]);
+                const float* x_row = x + (row + s) * x_stride;
+                simd_batch weighted(0.0f);
+                for (std::size_t j = 0; j < R; ++j) {
+                    simd_batch xj = simd_batch::load_aligned(x_row + j * simd_width);
+                    // Padding lanes of x are not part of the dot, whatever they hold.
+                    if (tail != 0 && j == R - 1)
+                        xj = xsimd::select(xfuse::detail::first_lanes(tail), xj, simd_batch(0.0f));
+                    weighted = xsimd::fma(acc[s][j], xj, weighted);
+                }
+                const simd_batch value(xsimd::hadd(weighted) * inverse_sum);
+                xsimd::select(first_lane, value, simd_batch(0.0f))
+                    .store_aligned(pooled + (row + s) * pooled_stride);
+                if constexpr (StoreWeights) {
+                    const simd_batch scale(inverse_sum);
+                    for (std::size_t j = 0; j < R; ++j)
+                        (acc[s][j] * scale)
+                            .store_aligned(weights + (row + s) * weights_stride + j * simd_width);
+                }
+            }
+        });
+}
+
+}  // namespace xfuse::kernels

@@ -1,0 +1,196 @@
+// Register-blocked Dense: y[r, :] = act(x[r, :In] W + b) for a block of rows at once.
+//
+// Blocking: a tile of S rows times R output registers is held in S*R accumulators. For each
+// input feature k, the R weight registers of row k of W are loaded once and each feeds S FMAs
+// (one per row of the tile, with x[r, k] broadcast). Weights are then loaded once per S rows
+// instead of once per row, which moves the bound from L1 bandwidth (one load per FMA) to the
+// FMA ports. S and R are compile-time functions of the layer's width and the target's register
+// count (32 AVX-512 registers of 16 floats; 16 AVX2 registers of 8), leaving registers for the
+// weight loads, the broadcast and an epilogue's temporaries.
+//
+// The epilogue receives the finished accumulators, so an activation (element-wise, or a whole
+// softmax row when the row fits in registers) is applied before anything is stored, and fused
+// consumers (kernels/attention.hpp) can use the row without storing it at all.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <limits>
+#include <type_traits>
+
+#include "../core/config.hpp"
+#include "activations.hpp"
+
+namespace xfuse::kernels {
+
+// Vector registers of the target: AVX-512 has 32, AVX/AVX2 and SSE 16.
+inline constexpr std::size_t simd_registers = simd_width >= 16 ? 32 : 16;
+
+// Rows and registers of one block of accumulators for a Dense of Out units.
+template <std::size_t Out>
+struct dense_blocking {
+    // Registers of a whole output row.
+    static constexpr std::size_t row_registers = padded(Out) / simd_width;
+    // Accumulators get all but 8 registers: the broadcast, the weights (which g++ mostly takes
+    // as memory operands of the FMAs) and the loop's addresses need the rest. Measured on Zen
+    // with AVX-512: 24 accumulators (4 rows of the 96-wide attention) without spills.
+    static constexpr std::size_t budget = simd_registers - 8;
+    // Whether a block covers the whole row, so a row-wise epilogue (softmax) runs in registers.
+    static constexpr bool whole_row = row_registers <= budget;
+    // R: output registers per row in one block.
+    static constexpr std::size_t registers = whole_row ? row_registers : budget / 2;
+    // S: rows per block. More than 8 adds little reuse and much code (the tail runs a row at a
+    // time).
+    static constexpr std::size_t rows = std::clamp<std::size_t>(budget / registers, 1, 8);
+};
+
+template <std::size_t S, std::size_t R>
+using accumulator_block = std::array<std::array<simd_batch, R>, S>;
+
+namespace detail {
+
+// acc[s][j] = b[column + j] + sum_k x[s, k] W[k, column + j], for S rows and R registers.
+// Not inlined on purpose: the epilogues' constants (exp's polynomial, masks) would otherwise
+// stay live across this loop and push the accumulators out of registers.
+template <std::size_t In, std::size_t S, std::size_t R>
+[[gnu::noinline]] void accumulate_block(const float* kernel, std::size_t kernel_stride,
+                                        const float* bias, const float* x, std::size_t x_stride,
+                                        accumulator_block<S, R>& result) noexcept {
+    accumulator_block<S, R> acc;
+    for (std::size_t j = 0; j < R; ++j) {
+        const simd_batch b =
+            bias ? simd_batch::load_aligned(bias + j * simd_width) : simd_batch(0.0f);
+        for (std::size_t s = 0; s < S; ++s)
+            acc[s][j] = b;
+    }
+    for (std::size_t k = 0; k < In; ++k) {
+        const float* w = kernel + k * kernel_stride;
+        std::array<simd_batch, R> weights;
+        for (std::size_t j = 0; j < R; ++j)
+            weights[j] = simd_batch::load_aligned(w + j * simd_width);
+        for (std::size_t s = 0; s < S; ++s) {
+            const simd_batch xs(x[s * x_stride + k]);
+            for (std::size_t j = 0; j < R; ++j)
+                acc[s][j] = xsimd::fma(xs, weights[j], acc[s][j]);
+        }
+    }
+    result = acc;
+}
+
+}  // namespace detail
+
+// A softmax row of N values held in registers: each register becomes exp(value - row max),
+// padding lanes 0 (they are masked to -inf first, so they never reach the max or the sum);
+// returns the sum of the exponentials, which is at least 1 (the max contributes exp(0)).
+template <std::size_t N, std::size_t R>
+[[gnu::always_inline]] inline float exponentiate_softmax_row(
+    std::array<simd_batch, R>& row) noexcept {
+    constexpr std::size_t tail = N - (R - 1) * simd_width;
+    if constexpr (tail != simd_width)
+        row[R - 1] = xsimd::select(xfuse::detail::first_lanes(tail), row[R - 1],
+                                   simd_batch(-std::numeric_limits<float>::infinity()));
+    simd_batch lanes_max = row[0];
+    for (std::size_t j = 1; j < R; ++j)
+        lanes_max = xsimd::max(lanes_max, row[j]);
+    const simd_batch row_max(xfuse::detail::horizontal_max(lanes_max));
+    simd_batch lanes_sum(0.0f);
+    for (std::size_t j = 0; j < R; ++j) {
+        row[j] = xsimd::exp(row[j] - row_max);
+        lanes_sum += row[j];
+    }
+    return xsimd::hadd(lanes_sum);
+}
+
+// Runs `rows` rows through blocks of S rows (the remainder one row at a time), handing each
+// block to `epilogue(acc, first_row, column)` with `column` the block's first output float.
+// The kernel is (In, padded(Out)) and the bias padded(Out) (or null).
+namespace detail {
+
+template <std::size_t In, std::size_t Out, std::size_t S, std::size_t R, class Epilogue>
+[[gnu::always_inline]] inline void dense_block(const float* kernel, const float* bias,
+                                               const float* x, std::size_t x_stride,
+                                               std::size_t row, std::size_t column,
+                                               Epilogue& epilogue) {
+    accumulator_block<S, R> acc;
+    accumulate_block<In, S, R>(kernel + column, padded(Out), bias ? bias + column : nullptr,
+                               x + row * x_stride, x_stride, acc);
+    epilogue(acc, row, column);
+}
+
+template <std::size_t In, std::size_t Out, std::size_t S, class Epilogue>
+[[gnu::always_inline]] inline void dense_row_block(const float* kernel, const float* bias,
+                                                   const float* x, std::size_t x_stride,
+                                                   std::size_t row, Epilogue& epilogue) {
+    using blocking = dense_blocking<Out>;
+    constexpr std::size_t full_blocks = blocking::row_registers / blocking::registers;
+    constexpr std::size_t rest = blocking::row_registers % blocking::registers;
+    for (std::size_t b = 0; b < full_blocks; ++b)
+        dense_block<In, Out, S, blocking::registers>(
+            kernel, bias, x, x_stride, row, b * blocking::registers * simd_width, epilogue);
+    if constexpr (rest != 0)
+        dense_block<In, Out, S, rest>(kernel, bias, x, x_stride, row,
+                                      full_blocks * blocking::registers * simd_width, epilogue);
+}
+
+}  // namespace detail
+
+// Runs `rows` rows through blocks of S rows (the remainder one row at a time), handing each
+// block to `epilogue(acc, first_row, column)` with `column` the block's first output float.
+// The kernel is (In, padded(Out)) and the bias padded(Out) (or null).
+template <std::size_t In, std::size_t Out, class Epilogue>
+[[gnu::always_inline]] inline void for_each_dense_block(const float* kernel, const float* bias,
+                                                        const float* x, std::size_t x_stride,
+                                                        std::size_t rows, Epilogue&& epilogue) {
+    constexpr std::size_t block_rows = dense_blocking<Out>::rows;
+    std::size_t row = 0;
+    for (; row + block_rows <= rows; row += block_rows)
+        detail::dense_row_block<In, Out, block_rows>(kernel, bias, x, x_stride, row, epilogue);
+    for (; row < rows; ++row)
+        detail::dense_row_block<In, Out, 1>(kernel, bias, x, x_stride, row, epilogue);
+}
+
+// Dense with its activation applied in registers, stored once. Rows of x are x_stride floats
+// apart and rows of y y_stride apart (a Dense feeding a Concatenate writes into its slice).
+template <std::size_t In, std::size_t Out, class Activation>
+void dense_activation_rows(const float* kernel, const float* bias, const float* x,
+                           std::size_t x_stride, float* y, std::size_t y_stride,
+                           std::size_t rows) noexcept {
+    if constexpr (ElementwiseActivation<Activation>) {
+        for_each_dense_block<In, Out>(
+            kernel, bias, x, x_stride, rows,
+            [&]<std::size_t S, std::size_t R>(accumulator_block<S, R>& acc, std::size_t row,
+                                              std::size_t column) {
+                for (std::size_t s = 0; s < S; ++s)
+                    for (std::size_t j = 0; j < R; ++j)
+                        Activation::apply(acc[s][j]).store_aligned(y + (row + s) * y_stride +
+                                                                   column + j * simd_width);
+            });
+    } else if constexpr (std::is_same_v<Activation, softmax_t> && dense_blocking<Out>::whole_row) {
+        for_each_dense_block<In, Out>(
+            kernel, bias, x, x_stride, rows,
+            [&]<std::size_t S, std::size_t R>(accumulator_block<S, R>& acc, std::size_t row,
+                                              std::size_t) {
+                for (std::size_t s = 0; s < S; ++s) {
+                    const simd_batch inverse_sum(1.0f / exponentiate_softmax_row<Out>(acc[s]));
+                    for (std::size_t j = 0; j < R; ++j)
+                        (acc[s][j] * inverse_sum)
+                            .store_aligned(y + (row + s) * y_stride + j * simd_width);
+                }
+            });
+    } else {
+        // A row-wise activation over a row wider than the registers: store, then one pass.
+        for_each_dense_block<In, Out>(
+            kernel, bias, x, x_stride, rows,
+            [&]<std::size_t S, std::size_t R>(accumulator_block<S, R>& acc, std::size_t row,
+                                              std::size_t column) {
+                for (std::size_t s = 0; s < S; ++s)
+                    for (std::size_t j = 0; j < R; ++j)
+                        acc[s][j].store_aligned(y + (row + s) * y_stride + column + j * simd_width);
+            });
+        for (std::size_t r = 0; r < rows; ++r)
+            Activation::apply_row(y + r * y_stride, Out);
+    }
+}
+
+}  // namespace xfuse::kernels
