@@ -83,6 +83,8 @@ int main(int argc, char** argv) {
         {"seed_walkthrough.md", "examples/seed_walkthrough.cpp"},
         {"identity.md", "examples/identity.cpp"},
         {"custom_layers.md", "examples/custom_layer.cpp"},
+        {"performance.md", "examples/performance.cpp"},
+        {"keras_interop.md", "examples/keras_interop.cpp"},
     };
     int failures = 0;
     for (const auto& [page_name, program_name] : pages) {
