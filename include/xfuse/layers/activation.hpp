@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "../core/fixed_string.hpp"
+#include "../kernels/activation_backward.hpp"
 #include "../kernels/activations.hpp"
 #include "layer.hpp"
 
@@ -36,6 +37,18 @@ struct Activation : layer<Activation<F, Name, Tag>> {
         const std::size_t count = samples * In::storage;
         std::copy(in[0], in[0] + count, out);
         apply_activation<activation_type>(out, samples * In::rows, In::last, In::row_stride);
+    }
+
+    template <Shape In>
+    static void backward(const float*, float*, std::size_t samples, std::array<const float*, 1> in,
+                         const float* out, const float* out_grad,
+                         std::array<float*, 1> in_grad) noexcept {
+        static_assert(
+            DifferentiableActivation<activation_type>,
+            "xfuse::Activation: this activation has no derivative (xfuse::derivative<A>)");
+        if (in_grad[0])
+            kernels::activation_backward<activation_type, true>(
+                in[0], out, out_grad, in_grad[0], samples * In::rows, In::last, In::row_stride);
     }
 };
 

@@ -92,23 +92,68 @@ struct Concatenate : layer<Concatenate<Axis, Name, Tag>> {
             }
         } else {
             // An outer axis: the last axis is common, so whole padded blocks of rows are copied.
-            constexpr std::size_t outer = [] {
-                std::size_t n = 1;
-                for (std::size_t i = 0; i < axis; ++i)
-                    n *= Out::dims[i];
-                return n;
-            }();
-            constexpr std::size_t inner_rows = Out::rows / outer / Out::dims[axis];
-            constexpr std::array<std::size_t, sizeof...(In)> blocks{In::dims[axis] * inner_rows *
-                                                                    Out::row_stride...};
+            constexpr auto blocks = outer_blocks<In...>::sizes;
             std::array<const float*, sizeof...(In)> source = in;
-            for (std::size_t o = 0; o < samples * outer; ++o)
+            for (std::size_t o = 0; o < samples * outer_blocks<In...>::count; ++o)
                 for (std::size_t k = 0; k < blocks.size(); ++k) {
                     out = std::copy(source[k], source[k] + blocks[k], out);
                     source[k] += blocks[k];
                 }
         }
     }
+
+    // Each input's gradient is its slice of the output's gradient, added (a tensor may feed
+    // several layers). The same two traversals as forward, reading where forward wrote.
+    template <Shape... In>
+    static void backward(const float*, float*, std::size_t samples,
+                         std::array<const float*, sizeof...(In)>, const float*,
+                         const float* out_grad,
+                         std::array<float*, sizeof...(In)> in_grad) noexcept {
+        using Out = output_shape<In...>;
+        constexpr std::size_t axis = rule<In...>::axis;
+        constexpr std::array<std::size_t, sizeof...(In)> sizes{In::dims[axis]...};
+        const auto add = [](const float* from, std::size_t count, float* to) {
+            for (std::size_t i = 0; i < count; ++i)
+                to[i] += from[i];
+        };
+        if constexpr (axis == Out::rank - 1) {
+            const std::size_t rows = samples * Out::rows;
+            for (std::size_t r = 0; r < rows; ++r) {
+                const float* source = out_grad + r * Out::row_stride;
+                for (std::size_t k = 0; k < sizes.size(); ++k) {
+                    if (in_grad[k])
+                        add(source, sizes[k], in_grad[k] + r * padded(sizes[k]));
+                    source += sizes[k];
+                }
+            }
+        } else {
+            constexpr auto blocks = outer_blocks<In...>::sizes;
+            for (std::size_t o = 0; o < samples * outer_blocks<In...>::count; ++o)
+                for (std::size_t k = 0; k < blocks.size(); ++k) {
+                    if (in_grad[k])
+                        add(out_grad, blocks[k], in_grad[k] + o * blocks[k]);
+                    out_grad += blocks[k];
+                }
+        }
+    }
+
+  private:
+    // Joining along an outer axis: per sample, `count` repetitions of each input's block of
+    // whole padded rows, sizes[k] floats for input k.
+    template <Shape... In>
+    struct outer_blocks {
+        using Out = output_shape<In...>;
+        static constexpr std::size_t axis = rule<In...>::axis;
+        static constexpr std::size_t count = [] {
+            std::size_t n = 1;
+            for (std::size_t i = 0; i < axis; ++i)
+                n *= Out::dims[i];
+            return n;
+        }();
+        static constexpr std::size_t inner_rows = Out::rows / count / Out::dims[axis];
+        static constexpr std::array<std::size_t, sizeof...(In)> sizes{In::dims[axis] * inner_rows *
+                                                                      Out::row_stride...};
+    };
 };
 
 }  // namespace xfuse

@@ -78,7 +78,70 @@ struct Dot : layer<Dot<Axes, Normalize, Name, Tag>> {
         }
     }
 
+    // With out[i, j] = <u_i, v_j> (u, v the operands' vectors along the axis, normalised or
+    // not): du_i = sum_j g[i, j] v_j and dv_j = sum_i g[i, j] u_i, then back through the
+    // normalisation. Not a hot step (the attention block's Dot has a fused backward in exec/),
+    // so plain loops over the strided vectors.
+    template <Shape Left, Shape Right>
+    static void backward(const float*, float*, std::size_t samples, std::array<const float*, 2> in,
+                         const float*, const float* out_grad,
+                         std::array<float*, 2> in_grad) noexcept {
+        constexpr std::size_t axis = rule<Left, Right>::axis;
+        using L = vectors<Left, axis>;
+        using R = vectors<Right, axis>;
+        using Out = output_shape<Left, Right>;
+        for (std::size_t s = 0; s < samples; ++s) {
+            const float* x = in[0] + s * Left::storage;
+            const float* y = in[1] + s * Right::storage;
+            const float* g = out_grad + s * Out::storage;
+            const auto x_scale = inverse_norms<L>(x);
+            const auto y_scale = inverse_norms<R>(y);
+            if (in_grad[0])
+                operand_backward<L, R>(x, x_scale, y, y_scale, g, Out::row_stride, 1,
+                                       in_grad[0] + s * Left::storage);
+            if (in_grad[1])
+                operand_backward<R, L>(y, y_scale, x, x_scale, g, 1, Out::row_stride,
+                                       in_grad[1] + s * Right::storage);
+        }
+    }
+
   private:
+    // Adds the gradient of the operand `a` (vectors V, scales a_scale) whose partner is `b`;
+    // g[v * g_own + p * g_partner] is the output gradient of the pair (vector v, partner p).
+    template <class V, class P>
+    static void operand_backward(const float* a, const std::array<float, V::count>& a_scale,
+                                 const float* b, const std::array<float, P::count>& b_scale,
+                                 const float* g, std::size_t g_own, std::size_t g_partner,
+                                 float* a_grad) noexcept {
+        for (std::size_t v = 0; v < V::count; ++v) {
+            // Gradient with respect to the (normalised) vector.
+            std::array<float, V::length> d{};
+            for (std::size_t p = 0; p < P::count; ++p) {
+                const float coefficient = g[v * g_own + p * g_partner] * b_scale[p];
+                const float* partner = b + p * P::start;
+                for (std::size_t k = 0; k < V::length; ++k)
+                    d[k] += coefficient * partner[k * P::step];
+            }
+            const float* first = a + v * V::start;
+            float* grad = a_grad + v * V::start;
+            // Through u = a * r with r = 1 / sqrt(max(|a|^2, 1e-12)): r (d - u <u, d>), where
+            // the max is not clamped; r d where it is (r is then a constant).
+            float projection = 0.0f;
+            if constexpr (Normalize) {
+                float sum_of_squares = 0.0f;
+                for (std::size_t k = 0; k < V::length; ++k) {
+                    sum_of_squares += first[k * V::step] * first[k * V::step];
+                    projection += first[k * V::step] * a_scale[v] * d[k];
+                }
+                if (!(sum_of_squares > 1e-12f))
+                    projection = 0.0f;
+            }
+            for (std::size_t k = 0; k < V::length; ++k)
+                grad[k * V::step] +=
+                    a_scale[v] * (d[k] - first[k * V::step] * a_scale[v] * projection);
+        }
+    }
+
     // A rank-2 sample seen as vectors along the dot axis: vector v starts at v * `start` and
     // steps by `step`; both are strides of the padded layout.
     template <Shape S, std::size_t Axis>

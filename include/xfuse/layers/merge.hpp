@@ -9,6 +9,7 @@
 
 #include "../core/fixed_string.hpp"
 #include "../kernels/elementwise.hpp"
+#include "../kernels/merge_backward.hpp"
 #include "layer.hpp"
 
 namespace xfuse {
@@ -42,6 +43,16 @@ struct merge_layer : layer<Derived> {
                         std::array<const float*, sizeof...(In)> in, float* out) noexcept {
         using Out = output_shape<In...>;
         kernels::merge<Op>(in.data(), in.size(), out, samples * Out::storage);
+    }
+
+    template <Shape... In>
+    static void backward(const float*, float*, std::size_t samples,
+                         std::array<const float*, sizeof...(In)> in, const float*,
+                         const float* out_grad,
+                         std::array<float*, sizeof...(In)> in_grad) noexcept {
+        using Out = output_shape<In...>;
+        kernels::merge_backward<Op>(in.data(), in.size(), out_grad, in_grad.data(),
+                                    samples * Out::storage);
     }
 };
 
