@@ -109,7 +109,7 @@ int main() {
     CHECK(model.name() == "model");
     CHECK(model.count_params() == 11010);
     CHECK(model.is_compiled());
-    CHECK(model.optimizer()->learning_rate == 1e-3f);
+    CHECK(std::get<xf::Adam>(model.optimizer()).learning_rate == 1e-3f);
 
     // [layer order]
     // Keras' model.layers: deepest first; at one depth, in the order a search from the

@@ -224,8 +224,8 @@ BOOST_AUTO_TEST_CASE(compile_validates_its_settings) {
     BOOST_TEST(!model.is_compiled());
     model.compile(xf::Adam{}, xf::BinaryCrossentropy{});
     BOOST_TEST(model.is_compiled());
-    BOOST_TEST(model.optimizer()->learning_rate == 1e-3f);
-    BOOST_TEST(model.optimizer()->epsilon == 1e-7f);
+    BOOST_TEST(std::get<xf::Adam>(model.optimizer()).learning_rate == 1e-3f);
+    BOOST_TEST(std::get<xf::Adam>(model.optimizer()).epsilon == 1e-7f);
     BOOST_CHECK_THROW(model.compile(xf::Adam{.learning_rate = -1.0f}, xf::BinaryCrossentropy{}),
                       std::invalid_argument);
 }

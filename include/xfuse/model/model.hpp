@@ -27,9 +27,8 @@
 #include "../graph/parameters.hpp"
 #include "../io/summary.hpp"
 #include "../kernels/aligned_buffer.hpp"
-#include "../train/losses.hpp"
-#include "../train/optimizers.hpp"
 #include "batch_io.hpp"
+#include "training.hpp"
 #include "weights.hpp"
 
 namespace xfuse {
@@ -164,16 +163,46 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
                           "xfuse::hdf5");
     }
 
-    // ---- training configuration ---------------------------------------------------------------
-    void compile(const Adam& optimizer, const BinaryCrossentropy& loss) {
+    // ---- training (train/, model/training.hpp) --------------------------------------------------
+    // compile(optimizer, loss[, xf::metrics(...)]) with any of train/optimizers.hpp and
+    // train/losses.hpp; settings are validated here. A new compile starts a new optimizer state.
+    template <class Optimizer, class Loss>
+    void compile(const Optimizer& optimizer, const Loss& loss, metric_list metrics = {}) {
+        static_assert(std::is_constructible_v<any_optimizer, Optimizer>,
+                      "xfuse::Model::compile: the first argument is an optimizer (xf::Adam, "
+                      "xf::SGD, xf::AdamW, xf::RMSprop, xf::Adagrad)");
+        static_assert(std::is_constructible_v<any_loss, Loss>,
+                      "xfuse::Model::compile: the second argument is a loss "
+                      "(xf::BinaryCrossentropy, xf::MeanSquaredError, ...)");
         optimizer.validate();
         loss.validate();
-        optimizer_ = optimizer;
-        loss_ = loss;
+        training_ = training_config{optimizer, loss, std::move(metrics)};
+        optimizer_states_.clear();
     }
-    bool is_compiled() const noexcept { return optimizer_.has_value(); }
-    const std::optional<Adam>& optimizer() const noexcept { return optimizer_; }
-    const std::optional<BinaryCrossentropy>& loss() const noexcept { return loss_; }
+    bool is_compiled() const noexcept { return training_.has_value(); }
+    const any_optimizer& optimizer() const { return compiled("optimizer").optimizer; }
+    const any_loss& loss() const { return compiled("loss").loss; }
+    // The optimizer's slots and step count, one state per contiguous run of parameters (one for
+    // a model that owns its weights); empty before the first fit. Checkpoints save these.
+    std::vector<optimizer_state>& optimizer_states() noexcept { return optimizer_states_; }
+    const std::vector<optimizer_state>& optimizer_states() const noexcept {
+        return optimizer_states_;
+    }
+
+    // x: the batch (one input) or std::tie(a, b) (several); y: (samples, units) labels.
+    template <class X>
+    History fit(const X& x, const xt::xtensor<float, 2>& y, const FitOptions& options = {},
+                std::ostream& os = std::cout) {
+        return detail::fit_model<graph_type>(params_, compiled("fit"), optimizer_states_, x, y,
+                                             options, os);
+    }
+    // The batch-size-weighted mean loss, then each metric's value, over (x, y).
+    template <class X>
+    std::vector<double> evaluate(const X& x, const xt::xtensor<float, 2>& y,
+                                 std::size_t batch_size = 32) {
+        return detail::evaluate_model<graph_type>(params_, compiled("evaluate"), optimizer_states_,
+                                                  x, y, batch_size);
+    }
 
     // ---- inference ----------------------------------------------------------------------------
     // One batch per input (rows are samples); returns one batch per output, a std::tuple when
@@ -251,6 +280,15 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
     }
 
   protected:
+    training_config& compiled(const char* what) {
+        return const_cast<training_config&>(std::as_const(*this).compiled(what));
+    }
+    const training_config& compiled(const char* what) const {
+        if (!training_)
+            throw std::logic_error(std::string("xfuse: Model::") + what + ": call compile() first");
+        return *training_;
+    }
+
     Model(std::shared_ptr<parameter_store> base, std::string_view base_name, bool show_inputs)
         : name_(detail::unique_model_name(base_name)),
           store_(bind_parameters<graph_type>(std::move(base), params_,
@@ -315,8 +353,8 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
     std::array<float*, layer_count> params_{};
     std::shared_ptr<parameter_store> store_;
     bool show_inputs_ = true;
-    std::optional<Adam> optimizer_;
-    std::optional<BinaryCrossentropy> loss_;
+    std::optional<training_config> training_;
+    std::vector<optimizer_state> optimizer_states_;
 };
 
 template <class NamingRoot, class... Inputs, class... Outputs>

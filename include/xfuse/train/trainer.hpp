@@ -1,0 +1,291 @@
+// The training loop behind Model::fit and Model::evaluate, with Keras' semantics
+// (keras-semantics §5-6): batches of batch_size with the last partial batch kept, a fresh
+// permutation every epoch, validation on the last rows (split before shuffling), the displayed
+// loss the batch-size-weighted mean of the step losses (each computed before its update),
+// val_* after the epoch with the final weights.
+//
+// One step on a batch: the plain forward plan (it keeps every node's output), the loss and its
+// gradient, the backward plan (fused attention backward by default), one optimizer pass per
+// contiguous run of parameters (one for a model that owns its weights). When the output is a
+// sigmoid (softmax) Dense and the loss a binary (categorical) crossentropy, the loss is computed
+// from the output's pre-activation and its gradient enters the backward pass there, as Keras'
+// `_keras_logits`: the stable max(z,0) - z*y + log1p(exp(-|z|)), never clipped.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "../exec/backward.hpp"
+#include "../exec/fused_plan.hpp"
+#include "../exec/plan.hpp"
+#include "../kernels/aligned_buffer.hpp"
+#include "../kernels/dense.hpp"
+#include "callbacks.hpp"
+#include "fit_options.hpp"
+#include "history.hpp"
+#include "logs.hpp"
+#include "losses.hpp"
+#include "metrics.hpp"
+#include "optimizers.hpp"
+#include "progress_bar.hpp"
+
+namespace xfuse {
+
+// What compile() records.
+struct training_config {
+    any_optimizer optimizer;
+    any_loss loss;
+    metric_list metrics;
+};
+
+// A training set as the trainer reads it: one row-major float block per model input (rows of
+// the input's logical size, samples one after the other) and the labels (rows of label_cols).
+template <std::size_t InputCount>
+struct training_data {
+    std::array<const float*, InputCount> inputs;
+    const float* labels;
+    std::size_t label_cols;
+    std::size_t samples;
+};
+
+namespace detail {
+
+// Whether the loss takes the output's pre-activation (Keras' recovered logits).
+template <class Layer, class Loss>
+constexpr bool uses_logits_path(const Loss& loss) {
+    if constexpr (dense_traits<Layer>::is_dense) {
+        using activation = typename Layer::activation_type;
+        if constexpr (std::is_same_v<Loss, BinaryCrossentropy>)
+            return std::is_same_v<activation, sigmoid_t> && !loss.from_logits;
+        else if constexpr (std::is_same_v<Loss, CategoricalCrossentropy> ||
+                           std::is_same_v<Loss, SparseCategoricalCrossentropy>)
+            return std::is_same_v<activation, softmax_t> && !loss.from_logits;
+    }
+    return false;
+}
+
+template <class Loss>
+constexpr bool loss_is_from_logits(const Loss& loss) {
+    if constexpr (requires { loss.from_logits; })
+        return loss.from_logits;
+    else
+        return false;
+}
+
+}  // namespace detail
+
+template <class Graph>
+class trainer {
+  public:
+    static constexpr std::size_t layer_count = Graph::layer_count;
+    static constexpr std::size_t input_count = Graph::inputs::size;
+    using output = at_t<0, typename Graph::outputs>;
+    using output_shape = typename output::shape_type;
+    using output_layer = typename output::layer_type;
+    using forward = forward_plan<Graph>;
+    static_assert(Graph::outputs::size == 1,
+                  "xfuse: fit and evaluate take models with one output (one loss)");
+    static_assert(output_shape::rank == 1,
+                  "xfuse: fit and evaluate take outputs of rank 1 per sample (labels (N, units))");
+
+    trainer(const std::array<float*, layer_count>& params, training_config& config,
+            std::vector<optimizer_state>& states, std::size_t batch_size)
+        : params_(params),
+          config_(config),
+          states_(states),
+          batch_size_(batch_size),
+          scratch_(batch_size * forward::sample_storage),
+          gradient_scratch_(batch_size * forward::sample_storage),
+          preactivation_(batch_size * output_shape::row_stride),
+          labels_(batch_size * std::max<std::size_t>(output_shape::last, 1)) {
+        std::size_t offset = 0;
+        for (std::size_t l = 0; l < layer_count; ++l) {
+            grad_offsets_[l] = offset;
+            offset += storage_of(l);
+        }
+        grads_ = aligned_buffer(std::max<std::size_t>(offset, 1));
+        for (std::size_t l = 0; l < layer_count; ++l)
+            grad_pointers_[l] = storage_of(l) ? grads_.data() + grad_offsets_[l] : nullptr;
+        plan_optimizer_runs();
+    }
+
+    // One optimizer step on the samples `rows` of `data`; returns the batch's loss.
+    template <class Fusion = default_fusion_t>
+    double train_batch(const training_data<input_count>& data, std::span<const std::size_t> rows) {
+        load_batch(data, rows);
+        const std::size_t count = rows.size();
+        forward::run(params_, scratch_.data(), count);
+        std::memset(grads_.data(), 0, grads_.size() * sizeof(float));
+        const double loss = std::visit(
+            [&](const auto& loss_config) {
+                return loss_and_backward<Fusion>(loss_config, data.label_cols, count);
+            },
+            config_.loss);
+        for (const run& r : runs_)
+            step(config_.optimizer, states_[r.state], params_[r.first_layer],
+                 grads_.data() + grad_offsets_[r.first_layer], r.size);
+        config_.metrics.update(output_batch(data.label_cols, count));
+        return loss;
+    }
+
+    // The batch's loss and metrics without a step (evaluate, validation).
+    double test_batch(const training_data<input_count>& data, std::span<const std::size_t> rows) {
+        load_batch(data, rows);
+        const std::size_t count = rows.size();
+        execution_plan_t<Graph, default_fusion_t>::run(params_, scratch_.data(), count);
+        const double loss = std::visit(
+            [&](const auto& loss_config) {
+                const loss_batch batch = loss_input_batch(loss_config, data.label_cols, count);
+                return loss_value(loss_config, batch, input_kind(loss_config));
+            },
+            config_.loss);
+        config_.metrics.update(output_batch(data.label_cols, count));
+        return loss;
+    }
+
+    std::size_t batch_size() const noexcept { return batch_size_; }
+
+  private:
+    struct run {
+        std::size_t first_layer;
+        std::size_t size;
+        std::size_t state;
+    };
+
+    static constexpr std::size_t storage_of(std::size_t layer) {
+        return [&]<std::size_t... L>(std::index_sequence<L...>) {
+            constexpr std::array<std::size_t, layer_count> storage{
+                Graph::template storage_of_layer<L>...};
+            return storage[layer];
+        }
+        (std::make_index_sequence<layer_count>{});
+    }
+
+    // Layers whose parameters follow each other in memory form one run: one optimizer pass.
+    void plan_optimizer_runs() {
+        for (std::size_t l = 0; l < layer_count; ++l) {
+            if (storage_of(l) == 0)
+                continue;
+            if (!runs_.empty()) {
+                run& last = runs_.back();
+                if (params_[last.first_layer] + last.size == params_[l] &&
+                    grad_offsets_[last.first_layer] + last.size == grad_offsets_[l]) {
+                    last.size += storage_of(l);
+                    continue;
+                }
+            }
+            runs_.push_back({l, storage_of(l), runs_.size()});
+        }
+        // Optimizer state persists across fit() calls, as a Keras optimizer's slots do.
+        bool fits = states_.size() == runs_.size();
+        for (std::size_t i = 0; fits && i < runs_.size(); ++i)
+            fits = states_[i].size == runs_[i].size;
+        if (!fits) {
+            states_.clear();
+            for (const run& r : runs_)
+                states_.push_back(make_state(config_.optimizer, r.size));
+        }
+    }
+
+    void load_batch(const training_data<input_count>& data, std::span<const std::size_t> rows) {
+        const std::size_t count = rows.size();
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (gather<at_t<I, typename Graph::inputs>>(data.inputs[I], rows), ...);
+        }
+        (std::make_index_sequence<input_count>{});
+        for (std::size_t r = 0; r < count; ++r)
+            std::copy_n(data.labels + rows[r] * data.label_cols, data.label_cols,
+                        labels_.data() + r * data.label_cols);
+    }
+
+    template <class Input>
+    void gather(const float* source, std::span<const std::size_t> rows) {
+        using shape = typename Input::shape_type;
+        float* destination = forward::template buffer<Input>(scratch_.data(), rows.size());
+        for (std::size_t r = 0; r < rows.size(); ++r)
+            detail::pad_samples<shape>(source + rows[r] * shape::size, 1,
+                                       destination + r * shape::storage);
+    }
+
+    // The output as the metrics see it: probabilities (the model's output values).
+    loss_batch output_batch(std::size_t label_cols, std::size_t count) const {
+        return {labels_.data(),
+                label_cols,
+                label_cols,
+                forward::template buffer<output>(const_cast<float*>(scratch_.data()), count),
+                output_shape::last,
+                output_shape::row_stride,
+                count};
+    }
+
+    template <class Loss>
+    loss_input input_kind(const Loss& loss) const {
+        return detail::uses_logits_path<output_layer>(loss) || detail::loss_is_from_logits(loss)
+                   ? loss_input::logits
+                   : loss_input::probabilities;
+    }
+
+    // What the loss reads: the output, or the pre-activation of a sigmoid/softmax Dense output,
+    // recomputed from the output layer's input (one small product).
+    template <class Loss>
+    loss_batch loss_input_batch(const Loss& loss, std::size_t label_cols, std::size_t count) {
+        loss_batch batch = output_batch(label_cols, count);
+        if constexpr (dense_traits_of_output::is_dense) {
+            if (detail::uses_logits_path<output_layer>(loss)) {
+                using input = at_t<0, typename output::inputs>;
+                constexpr std::size_t in = input::shape_type::last;
+                const float* kernel = params_[Graph::template layer_index<output_layer>];
+                const float* bias =
+                    output_layer::use_bias ? kernel + in * padded(output_layer::units) : nullptr;
+                kernels::dense_rows<in, output_layer::units>(
+                    kernel, bias, forward::template buffer<input>(scratch_.data(), count),
+                    preactivation_.data(), count);
+                batch.predictions = preactivation_.data();
+            }
+        }
+        return batch;
+    }
+
+    template <class Fusion, class Loss>
+    double loss_and_backward(const Loss& loss_config, std::size_t label_cols, std::size_t count) {
+        const loss_batch batch = loss_input_batch(loss_config, label_cols, count);
+        float* output_gradient_buffer =
+            forward::template buffer<output>(gradient_scratch_.data(), count);
+        const double loss = loss_and_gradient(loss_config, batch, output_gradient_buffer,
+                                              output_shape::row_stride, input_kind(loss_config));
+        if (detail::uses_logits_path<output_layer>(loss_config))
+            backward_plan<Graph, Fusion, output_gradient::logits>::run(
+                params_, grad_pointers_, scratch_.data(), gradient_scratch_.data(), count);
+        else
+            backward_plan<Graph, Fusion, output_gradient::activation>::run(
+                params_, grad_pointers_, scratch_.data(), gradient_scratch_.data(), count);
+        return loss;
+    }
+
+    using dense_traits_of_output = detail::dense_traits<output_layer>;
+
+    const std::array<float*, layer_count>& params_;
+    training_config& config_;
+    std::vector<optimizer_state>& states_;
+    std::size_t batch_size_;
+    aligned_buffer scratch_;
+    aligned_buffer gradient_scratch_;
+    aligned_buffer preactivation_;
+    aligned_buffer labels_;
+    aligned_buffer grads_{1};
+    std::array<std::size_t, layer_count> grad_offsets_{};
+    std::array<float*, layer_count> grad_pointers_{};
+    std::vector<run> runs_;
+};
+
+}  // namespace xfuse
