@@ -9,8 +9,9 @@
 // contender's time relative to xfuse fused, and the targets. Every contender passes a
 // correctness gate before it is timed (suite.hpp).
 //
-// Google Benchmark's flags work as usual; without them it runs 5 repetitions and reports their
-// aggregates (flags given on the command line override these defaults).
+// Google Benchmark's flags work as usual; without them it runs 5 repetitions of at least 0.2 s
+// each, interleaved in random order, and reports their aggregates (flags given on the command
+// line override these defaults).
 #include <benchmark/benchmark.h>
 #include <Eigen/Core>
 
@@ -250,7 +251,12 @@ void print_targets(std::ostream& os, const collecting_reporter& results, const s
 std::vector<char*> arguments_with_defaults(int argc, char** argv) {
     static std::string repetitions = "--benchmark_repetitions=5";
     static std::string aggregates = "--benchmark_report_aggregates_only=true";
-    std::vector<char*> args{argv[0], repetitions.data(), aggregates.data()};
+    static std::string min_time = "--benchmark_min_time=0.2";  // the whole run in ~1.5 minutes
+    // Repetitions of all rows in random order: a slow spell on the shared machine then spreads
+    // over every contender instead of landing on whichever ran at that moment.
+    static std::string interleave = "--benchmark_enable_random_interleaving=true";
+    std::vector<char*> args{argv[0], repetitions.data(), aggregates.data(), min_time.data(),
+                            interleave.data()};
     args.insert(args.end(), argv + 1, argv + argc);
     args.push_back(nullptr);
     return args;

@@ -114,11 +114,11 @@ inline void print_result_tables(std::ostream& os, const collecting_reporter& res
                    << " | " << (ratio ? format("%.2f", *ratio) : "-") << " |\n";
             }
 
-    // One column per contender, in the order they first appear.
+    // One column per contender that ran, in the order they first appear.
     std::vector<std::string> columns;
     for (const workload& w : s.workloads())
         for (const std::string& c : w.contenders)
-            if (c != reference_contender &&
+            if (c != reference_contender && results.find(w.name + "/" + c) &&
                 std::find(columns.begin(), columns.end(), c) == columns.end())
                 columns.push_back(c);
     os << "\n### Time relative to xfuse fused (> 1: xfuse fused is faster; xfuse_unfused is the "
