@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -42,7 +43,8 @@ bool contains(const std::string& text, const std::string& part) {
 }  // namespace
 
 int main() {
-    const auto dir = std::filesystem::temp_directory_path() / "xfuse_docs_keras_interop";
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("xfuse_docs_keras_interop_" + std::to_string(std::random_device{}()));
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     const auto path = [&](const char* name) { return (dir / name).string(); };

@@ -8,6 +8,7 @@
 
 #include "io/hdf5_atomic.hpp"
 #include "io/hdf5_file.hpp"
+#include "io/hdf5_handle.hpp"
 #include "io/keras_checkpoint.hpp"
 #include "io/keras_layout.hpp"
 #include "io/keras_weights.hpp"
