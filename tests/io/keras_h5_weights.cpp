@@ -76,8 +76,9 @@ BOOST_AUTO_TEST_CASE(round_trip_is_bit_exact_and_keras_can_read_it) {
     auto model = seed::build();
     model.set_weights(fixture_weights(model.get_weights(), 9));
     model.save_weights(dir.path / "w.h5");
-    // The file Keras' side checks (CTest io.keras_h5_python_reads_xfuse).
-    xf::io::save_weights("xfuse_written_seed.h5", model);
+    // The file Keras' side checks (CTest io.keras_h5_python_reads_xfuse), next to this program.
+    const fs::path program = boost::unit_test::framework::master_test_suite().argv[0];
+    xf::io::save_weights(program.parent_path() / "xfuse_written_seed.h5", model);
 
     auto other = seed::build();
     BOOST_TEST(!same_bits(other.get_weights(), model.get_weights()));
