@@ -13,6 +13,7 @@
 #include "../kernels/activations.hpp"
 #include "../kernels/dense.hpp"
 #include "../kernels/dense_backward.hpp"
+#include "../kernels/dense_tile.hpp"
 #include "layer.hpp"
 
 namespace xfuse {
@@ -54,9 +55,9 @@ struct Dense : layer<Dense<Units, Act, Name, UseBias, Tag>> {
                         float* out) noexcept {
         const float* kernel = params;
         const float* bias = UseBias ? params + In::last * padded(Units) : nullptr;
-        const std::size_t rows = samples * In::rows;
-        kernels::dense_rows<In::last, Units>(kernel, bias, in[0], out, rows);
-        apply_activation<activation_type>(out, rows, Units, padded(Units));
+        // Register-blocked over rows, the activation applied before the one store.
+        kernels::dense_activation_rows<In::last, Units, activation_type>(
+            kernel, bias, in[0], In::row_stride, out, padded(Units), samples * In::rows);
     }
 
     // dz = out_grad * act'(...) one tile at a time, then the Dense products on that tile.
