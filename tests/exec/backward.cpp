@@ -166,7 +166,8 @@ batch random_batch(std::size_t n, unsigned seed) {
 }
 
 // Random weights, including the biases, large enough that the attention is far from uniform.
-std::vector<double> randomize(seed::model_type& model, unsigned seed) {
+template <class Model>
+std::vector<double> randomize(Model& model, unsigned seed) {
     std::mt19937 engine(seed);
     std::uniform_real_distribution<float> uniform(-0.5f, 0.5f);
     auto weights = model.get_weights();
@@ -179,14 +180,16 @@ std::vector<double> randomize(seed::model_type& model, unsigned seed) {
 }
 
 // One aligned buffer holding every layer's gradients, laid out like the parameters.
-struct gradients {
+template <class Graph = graph>
+struct layer_gradients {
     xf::aligned_buffer storage;
-    std::array<float*, graph::layer_count> layers{};
-    gradients() {
+    std::array<float*, Graph::layer_count> layers{};
+    layer_gradients() {
         constexpr auto sizes = []<std::size_t... L>(std::index_sequence<L...>) {
-            return std::array<std::size_t, graph::layer_count>{graph::storage_of_layer<L>...};
+            return std::array<std::size_t, Graph::layer_count>{
+                Graph::template storage_of_layer<L>...};
         }
-        (std::make_index_sequence<graph::layer_count>{});
+        (std::make_index_sequence<Graph::layer_count>{});
         std::size_t total = 0;
         for (std::size_t s : sizes)
             total += s;
@@ -200,11 +203,12 @@ struct gradients {
     // In Keras' order, as one flat list like Appendix A's.
     std::vector<double> flat() const {
         std::vector<double> result;
-        for (const auto& w : xf::detail::get_weights<graph>(layers))
+        for (const auto& w : xf::detail::get_weights<Graph>(layers))
             result.insert(result.end(), w.begin(), w.end());
         return result;
     }
 };
+using gradients = layer_gradients<>;
 
 // Runs the forward plan on the batch and the backward plan from the logits-path gradient
 // dL/dz = (sigmoid(z) - y) / B, adding into `grads`. Gradient scratch starts as NaN garbage:
@@ -316,5 +320,65 @@ BOOST_AUTO_TEST_CASE(gradients_accumulate_and_the_output_path_agrees) {
         // Not exactly 2a: the second step's tiles are added to a running sum, not to zero.
         BOOST_TEST(std::abs(b[i] - 2 * a[i]) <= 1e-5 * (1e-2 + std::abs(a[i])), "weight " << i);
         BOOST_TEST(std::abs(c[i] - a[i]) <= 1e-5 * (1e-2 + std::abs(a[i])), "weight " << i);
+    }
+}
+
+namespace {
+
+// Gradients of L = sum c * logits for random inputs and a fixed random c, with one plan.
+template <class Fusion, class Model>
+std::vector<double> random_gradients(const Model& model, std::size_t n) {
+    using g = typename Model::graph_type;
+    using p = xf::forward_plan<g>;
+    xf::aligned_buffer scratch(n * p::sample_storage), grad_scratch(n * p::sample_storage);
+    std::mt19937 engine(5);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    [&]<class... In>(xf::type_list<In...>) {
+        ((std::generate_n(p::template buffer<In>(scratch.data(), n), n * In::shape_type::storage,
+                          [&] { return normal(engine); })),
+         ...);
+    }(typename g::inputs{});
+    p::run(model.layer_parameters(), scratch.data(), n);
+    using out = xf::at_t<0, typename g::outputs>;
+    std::generate_n(p::template buffer<out>(grad_scratch.data(), n), n * out::shape_type::storage,
+                    [&] { return normal(engine); });
+    layer_gradients<g> grads;
+    xf::backward_plan<g, Fusion, xf::output_gradient::logits>::run(
+        model.layer_parameters(), grads.layers, scratch.data(), grad_scratch.data(), n);
+    return grads.flat();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_seed_model_has_a_fused_attention_block) {
+    using dot_node = xf::at_t<0, output_node::inputs>;
+    static_assert(xf::detail::attention_block<graph, dot_node>::value);
+    using weights_node = xf::detail::attention_block<graph, dot_node>::weights;
+    static_assert(xf::detail::is_fused_attention_weights<graph, graph::nodes, weights_node>::value);
+    BOOST_TEST(graph::names[graph::layer_index<weights_node::layer_type>].view() == "attention");
+}
+
+BOOST_AUTO_TEST_CASE(fusion_only_where_the_pattern_holds) {
+    // x is not a model input (its gradient is needed) and feeds five layers; the first block
+    // has its operands the other way round (still fused); the second block's attention
+    // weights also feed an Add, so its Dense must get their whole gradient (not fused).
+    auto in = xf::Input<7>{};
+    auto x = xf::Dense<33, xf::tanh>{}(in);
+    auto first = xf::Dot<1>{}(xf::Dense<33, xf::softmax>{}(x), x);
+    auto weights = xf::Dense<33, xf::softmax>{}(x);
+    auto second = xf::Dot<-1>{}(x, weights);
+    auto mixed = xf::Dense<3>{}(xf::Add{}(weights, x));
+    auto out = xf::Dense<1, xf::sigmoid>{}(xf::Concatenate{}(first, second, mixed));
+    auto model = xf::Model{xf::inputs(in), out};
+    randomize(model, 3);
+    using g = decltype(model)::graph_type;
+    static_assert(xf::detail::attention_block<g, decltype(first)>::value);
+    static_assert(!xf::detail::attention_block<g, decltype(second)>::value);
+
+    for (std::size_t n : {1u, 5u, 16u}) {
+        const std::vector<double> a = random_gradients<xf::fused_t>(model, n);
+        const std::vector<double> b = random_gradients<xf::unfused_t>(model, n);
+        for (std::size_t i = 0; i < a.size(); ++i)
+            BOOST_TEST(std::abs(a[i] - b[i]) <= 1e-5 * (1 + std::abs(b[i])), "weight " << i);
     }
 }

@@ -7,6 +7,18 @@
 //   template <Shape... In> static void forward(const float* params, std::size_t samples,
 //                                              std::array<const float*, sizeof...(In)> inputs,
 //                                              float* output);
+//   // Training only (instantiated when a backward plan runs; exec/backward.hpp):
+//   template <Shape... In> static void backward(const float* params, float* param_grads,
+//                                               std::size_t samples,
+//                                               std::array<const float*, sizeof...(In)> inputs,
+//                                               const float* output, const float* output_grad,
+//                                               std::array<float*, sizeof...(In)> input_grads);
+//
+// backward ADDS dL/d(params) into param_grads (the layout of params; padding lanes stay 0) and
+// dL/d(input k) into input_grads[k] (a tensor may feed several layers); input_grads[k] may be
+// nullptr when nothing needs that gradient. `output` is forward's output for these inputs. The
+// padding lanes of output_grad, like those of activations, may hold anything and must not reach
+// a logical lane; what backward adds to the padding lanes of input_grads is free.
 //
 // Buffers hold `samples` consecutive samples of S::storage floats (rows padded to the SIMD
 // width, see core/shape.hpp); `params` holds the layer's weights in the order of `weights`, each
