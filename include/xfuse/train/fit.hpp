@@ -81,19 +81,24 @@ History fit_loop(trainer<Graph>& t, training_config& config,
     history.params = {options.verbose, options.epochs, steps};
     auto progress = progress_logger::for_stream(os, options.verbose, options.epochs, steps);
     // Unseeded shuffling draws from xfuse's global generator, as Keras' unseeded shuffle does.
-    std::mt19937_64 engine(options.seed ? *options.seed : detail::next_initialization_seed());
+    const std::uint64_t seed = options.seed ? *options.seed : detail::next_initialization_seed();
     std::vector<std::size_t> order(training_rows);
-    std::iota(order.begin(), order.end(), std::size_t{0});
 
     for (const auto& callback : options.callbacks)
         callback->on_train_begin(control);
     logs epoch_logs;
-    for (int epoch = 0; epoch < options.epochs && !control.stop_training; ++epoch) {
+    for (int epoch = options.initial_epoch; epoch < options.epochs && !control.stop_training;
+         ++epoch) {
         progress.on_epoch_begin(epoch);
         for (const auto& callback : options.callbacks)
             callback->on_epoch_begin(epoch, control);
-        if (options.shuffle)
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        if (options.shuffle) {
+            std::seed_seq epoch_seed{std::uint32_t(seed), std::uint32_t(seed >> 32),
+                                     std::uint32_t(epoch)};
+            std::mt19937_64 engine(epoch_seed);
             std::shuffle(order.begin(), order.end(), engine);
+        }
         config.metrics.reset();
         double weighted_loss = 0;
         std::size_t seen = 0;

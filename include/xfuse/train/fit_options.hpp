@@ -32,6 +32,10 @@ struct FitOptions {
     int verbose = 1;
     std::optional<std::uint64_t> seed{};
     callback_list callbacks{};
+    // Keras' initial_epoch: resume at this epoch (0-based) and run up to `epochs`. Epoch e's
+    // permutation depends only on (seed, e), so a run resumed from a checkpoint shuffles as the
+    // uninterrupted run would have.
+    int initial_epoch = 0;
 
     void validate() const {
         if (epochs < 0)
@@ -43,6 +47,9 @@ struct FitOptions {
             throw std::invalid_argument(
                 "xfuse::FitOptions: validation_split must lie in [0, 1), got " +
                 std::to_string(validation_split));
+        if (initial_epoch < 0)
+            throw std::invalid_argument("xfuse::FitOptions: initial_epoch must be >= 0, got " +
+                                        std::to_string(initial_epoch));
         if (verbose < 0 || verbose > 2)
             throw std::invalid_argument("xfuse::FitOptions: verbose must be 0, 1 or 2, got " +
                                         std::to_string(verbose));
