@@ -143,10 +143,10 @@ template <std::size_t In, std::size_t Out, class Epilogue>
                                                         const float* x, std::size_t x_stride,
                                                         std::size_t rows, Epilogue&& epilogue) {
     constexpr std::size_t block_rows = dense_blocking<Out>::rows;
-    std::size_t row = 0;
-    for (; row + block_rows <= rows; row += block_rows)
+    const std::size_t blocked = rows / block_rows * block_rows;
+    for (std::size_t row = 0; row < blocked; row += block_rows)
         detail::dense_row_block<In, Out, block_rows>(kernel, bias, x, x_stride, row, epilogue);
-    for (; row < rows; ++row)
+    for (std::size_t row = blocked; row < rows; ++row)
         detail::dense_row_block<In, Out, 1>(kernel, bias, x, x_stride, row, epilogue);
 }
 
@@ -180,14 +180,7 @@ void dense_activation_rows(const float* kernel, const float* bias, const float* 
             });
     } else {
         // A row-wise activation over a row wider than the registers: store, then one pass.
-        for_each_dense_block<In, Out>(
-            kernel, bias, x, x_stride, rows,
-            [&]<std::size_t S, std::size_t R>(accumulator_block<S, R>& acc, std::size_t row,
-                                              std::size_t column) {
-                for (std::size_t s = 0; s < S; ++s)
-                    for (std::size_t j = 0; j < R; ++j)
-                        acc[s][j].store_aligned(y + (row + s) * y_stride + column + j * simd_width);
-            });
+        dense_activation_rows<In, Out, linear_t>(kernel, bias, x, x_stride, y, y_stride, rows);
         for (std::size_t r = 0; r < rows; ++r)
             Activation::apply_row(y + r * y_stride, Out);
     }
