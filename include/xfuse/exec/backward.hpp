@@ -29,8 +29,7 @@
 #include "../core/symbolic.hpp"
 #include "../graph/graph.hpp"
 #include "../kernels/attention_backward.hpp"
-#include "../layers/dense.hpp"
-#include "../layers/dot.hpp"
+#include "../layers/layer_kinds.hpp"
 #include "fusion.hpp"
 #include "plan.hpp"
 
@@ -43,16 +42,6 @@ enum class output_gradient {
 };
 
 namespace detail {
-
-template <class L>
-inline constexpr bool is_dense_layer = false;
-template <std::size_t Units, auto Act, fixed_string Name, bool UseBias, class Tag>
-inline constexpr bool is_dense_layer<Dense<Units, Act, Name, UseBias, Tag>> = true;
-
-template <class L>
-inline constexpr bool is_plain_dot_layer = false;
-template <int Axes, fixed_string Name, class Tag>
-inline constexpr bool is_plain_dot_layer<Dot<Axes, false, Name, Tag>> = true;
 
 template <class Inputs, class Node>
 struct uses;

@@ -21,37 +21,11 @@
 #include "../core/symbolic.hpp"
 #include "../core/type_list.hpp"
 #include "../kernels/attention.hpp"
-#include "../layers/concatenate.hpp"
-#include "../layers/dense.hpp"
-#include "../layers/dot.hpp"
+#include "../layers/layer_kinds.hpp"
 
 namespace xfuse::detail {
 
 enum class step_kind { input, plain, dense, attention, absorbed, elided };
-
-// ---- what a node's layer is ------------------------------------------------------------------
-template <class Layer>
-struct dense_traits {
-    static constexpr bool is_dense = false;
-    static constexpr bool is_softmax = false;
-};
-template <std::size_t Units, auto Act, fixed_string Name, bool UseBias, class Tag>
-struct dense_traits<Dense<Units, Act, Name, UseBias, Tag>> {
-    static constexpr bool is_dense = true;
-    static constexpr bool is_softmax =
-        std::is_same_v<std::remove_cvref_t<decltype(Act)>, softmax_t>;
-};
-
-template <class Layer>
-inline constexpr bool is_plain_dot = false;  // Dot(axes=1) without normalisation
-template <int Axes, fixed_string Name, class Tag>
-inline constexpr bool is_plain_dot<Dot<Axes, false, Name, Tag>> = sample_axis<1>(Axes) == 0;
-
-template <class Layer>
-inline constexpr bool is_last_axis_concatenate = false;
-template <int Axis, fixed_string Name, class Tag>
-inline constexpr bool is_last_axis_concatenate<Concatenate<Axis, Name, Tag>> =
-    sample_axis<1>(Axis) == 0;
 
 // Per node, what the rules need to know about it.
 struct node_facts {
@@ -72,12 +46,13 @@ constexpr node_facts facts_of() {
     node_facts f;
     f.is_input = InputTensor<Node>;
     if constexpr (!InputTensor<Node>) {
-        f.is_dense = dense_traits<layer>::is_dense;
-        f.is_softmax_dense = dense_traits<layer>::is_softmax;
+        f.is_dense = is_dense_layer<layer>;
+        f.is_softmax_dense = is_dense_with<layer, softmax_t>();
         f.rank_one = shape::rank == 1;
-        f.is_dot = is_plain_dot<layer> && f.rank_one;
-        f.is_concatenate = is_last_axis_concatenate<layer> && f.rank_one;
-        if constexpr (dense_traits<layer>::is_softmax)
+        f.is_dot = is_plain_dot_layer<layer> && f.rank_one && sample_axis<1>(dot_axes<layer>) == 0;
+        f.is_concatenate = is_concatenate_layer<layer> && f.rank_one &&
+                           sample_axis<1>(concatenate_axis<layer>) == 0;
+        if constexpr (is_dense_with<layer, softmax_t>())
             f.fits_registers = kernels::attention_fits_registers<shape::last>;
     }
     f.width = shape::last;

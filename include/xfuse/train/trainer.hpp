@@ -30,6 +30,7 @@
 #include "../exec/plan.hpp"
 #include "../kernels/aligned_buffer.hpp"
 #include "../kernels/dense.hpp"
+#include "../layers/layer_kinds.hpp"
 #include "callbacks.hpp"
 #include "fit_options.hpp"
 #include "history.hpp"
@@ -63,15 +64,13 @@ namespace detail {
 // Whether the loss takes the output's pre-activation (Keras' recovered logits).
 template <class Layer, class Loss>
 constexpr bool uses_logits_path(const Loss& loss) {
-    if constexpr (dense_traits<Layer>::is_dense) {
-        using activation = typename Layer::activation_type;
-        if constexpr (std::is_same_v<Loss, BinaryCrossentropy>)
-            return std::is_same_v<activation, sigmoid_t> && !loss.from_logits;
-        else if constexpr (std::is_same_v<Loss, CategoricalCrossentropy> ||
-                           std::is_same_v<Loss, SparseCategoricalCrossentropy>)
-            return std::is_same_v<activation, softmax_t> && !loss.from_logits;
-    }
-    return false;
+    if constexpr (std::is_same_v<Loss, BinaryCrossentropy>)
+        return is_dense_with<Layer, sigmoid_t>() && !loss.from_logits;
+    else if constexpr (std::is_same_v<Loss, CategoricalCrossentropy> ||
+                       std::is_same_v<Loss, SparseCategoricalCrossentropy>)
+        return is_dense_with<Layer, softmax_t>() && !loss.from_logits;
+    else
+        return false;
 }
 
 template <class Loss>
@@ -240,7 +239,7 @@ class trainer {
     template <class Loss>
     loss_batch loss_input_batch(const Loss& loss, std::size_t label_cols, std::size_t count) {
         loss_batch batch = output_batch(label_cols, count);
-        if constexpr (dense_traits_of_output::is_dense) {
+        if constexpr (detail::is_dense_layer<output_layer>) {
             if (detail::uses_logits_path<output_layer>(loss)) {
                 using input = at_t<0, typename output::inputs>;
                 constexpr std::size_t in = input::shape_type::last;
@@ -271,8 +270,6 @@ class trainer {
                 params_, grad_pointers_, scratch_.data(), gradient_scratch_.data(), count);
         return loss;
     }
-
-    using dense_traits_of_output = detail::dense_traits<output_layer>;
 
     const std::array<float*, layer_count>& params_;
     training_config& config_;
