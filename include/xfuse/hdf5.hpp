@@ -1,5 +1,6 @@
 // xfuse's Keras weight files: model.save_weights / load_weights in tf.keras 2.x's HDF5 layout,
-// Keras 3 .weights.h5 reading, and checkpoints with optimizer state (docs/keras_interop.md).
+// Keras 3 .weights.h5 reading, checkpoints with optimizer state (model.save_checkpoint /
+// load_checkpoint) and the ModelCheckpoint callback (docs/keras_interop.md).
 // The only part of xfuse that needs the HDF5 C library: include this header and link the CMake
 // target xfuse::hdf5.
 #pragma once
@@ -12,6 +13,8 @@
 #include "io/keras_checkpoint.hpp"
 #include "io/keras_layout.hpp"
 #include "io/keras_weights.hpp"
+#include "io/model_checkpoint.hpp"
+#include "io/training_checkpoint.hpp"
 #include "xfuse.hpp"
 
 namespace xfuse {
@@ -32,6 +35,23 @@ requires requires {
 }
 void io_load_weights(M& model, const std::filesystem::path& path, Options... options) {
     io::load_weights(path, model, options...);
+}
+
+// Model::save_checkpoint and Model::load_checkpoint: weights plus the optimizer's state.
+template <class M>
+requires requires {
+    typename M::graph_type;
+}
+void io_save_checkpoint(const M& model, const std::filesystem::path& path) {
+    io::save_training_checkpoint(path, model);
+}
+
+template <class M, class... Options>
+requires requires {
+    typename M::graph_type;
+}
+void io_load_checkpoint(M& model, const std::filesystem::path& path, Options... options) {
+    io::load_training_checkpoint(path, model, options...);
 }
 
 }  // namespace xfuse

@@ -162,6 +162,26 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
                           "xfuse::Model::load_weights: #include <xfuse/hdf5.hpp> and link "
                           "xfuse::hdf5");
     }
+    // save_checkpoint("c.h5") / load_checkpoint("c.h5"[, xf::by_name]): the weights and the
+    // compiled optimizer's state, so fit() resumes bit for bit (io/training_checkpoint.hpp).
+    template <class Path, class... Options>
+    void save_checkpoint(const Path& path, Options... options) const {
+        if constexpr (requires { io_save_checkpoint(*this, path, options...); })
+            io_save_checkpoint(*this, path, options...);
+        else
+            static_assert(sizeof...(Options) + 1 == 0,
+                          "xfuse::Model::save_checkpoint: #include <xfuse/hdf5.hpp> and link "
+                          "xfuse::hdf5 (save_checkpoint takes a path and no options)");
+    }
+    template <class Path, class... Options>
+    void load_checkpoint(const Path& path, Options... options) {
+        if constexpr (requires { io_load_checkpoint(*this, path, options...); })
+            io_load_checkpoint(*this, path, options...);
+        else
+            static_assert(sizeof...(Options) + 1 == 0,
+                          "xfuse::Model::load_checkpoint: #include <xfuse/hdf5.hpp> and link "
+                          "xfuse::hdf5");
+    }
 
     // ---- training (train/, model/training.hpp) --------------------------------------------------
     // compile(optimizer, loss[, xf::metrics(...)]) with any of train/optimizers.hpp and
