@@ -6,7 +6,8 @@
 // single-sample contender takes a sample's index and returns the model's output for it. Before
 // registering, the suite runs the contender on the gate samples and compares every value with
 // the expected output (xfuse's fused predict, itself checked against a double-precision
-// reference): a contender that computes something else is never timed.
+// reference): a contender that computes something else is never timed. A stateful contender
+// (one training epoch) is reset before every timed call, outside the timing.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -16,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -52,6 +54,15 @@ inline void check_gate(const std::string& who, const float* actual, const batch&
                          std::to_string(i % width) + " is " + std::to_string(actual[i]) +
                          ", expected " + std::to_string(expected.data()[i]));
     }
+}
+
+// What the registered benchmarks refer to lives here until the program ends.
+template <class T, class... Args>
+T& retain(Args&&... args) {
+    static std::deque<std::shared_ptr<void>> kept;
+    auto object = std::make_shared<T>(std::forward<Args>(args)...);
+    kept.push_back(object);
+    return *object;
 }
 
 template <class Result>
@@ -107,6 +118,32 @@ class suite {
             }
             set_counters(state, w);
         })->Unit(benchmark::kNanosecond);
+    }
+
+    // A contender that changes as it runs (training): `reset` puts it back where it started,
+    // outside the timed region, so every timed call `run()` does the same work on the same
+    // numbers. The caller gates such a contender itself before adding it (training.hpp).
+    template <class Reset, class Run>
+    void add_stateful(workload& w, std::string contender, Reset reset, Run run) {
+        const std::string name = w.name + "/" + contender;
+        w.contenders.push_back(std::move(contender));
+        benchmark::RegisterBenchmark(name.c_str(), [this, &w, reset,
+                                                    run](benchmark::State& state) mutable {
+            for (auto _ : state) {
+                state.PauseTiming();
+                reset();
+                state.ResumeTiming();
+                benchmark::DoNotOptimize(run());
+            }
+            set_counters(state, w);
+        })->Unit(benchmark::kMicrosecond);
+    }
+
+    const workload* find(const std::string& name) const {
+        for (const workload& w : workloads_)
+            if (w.name == name)
+                return &w;
+        return nullptr;
     }
 
   private:
