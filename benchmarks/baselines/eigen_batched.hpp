@@ -83,11 +83,15 @@ class eigen_batched {
         x2 = (x2.colwise() + b2_).cwiseMax(0.f);
         alpha.noalias() = wa_ * x_;
         alpha.colwise() += ba_;
-        // Evaluated into a row first: alpha is both read and written.
+        // Evaluated into a row first: alpha is both read and written. The max is subtracted in
+        // place so that the exp runs on a plain matrix, where Eigen vectorises it (in one
+        // expression with the rowwise() broadcast Eigen calls the scalar expf per coefficient),
+        // and the division is a diagonal product, vectorised too.
         column_stat_ = alpha.colwise().maxCoeff();
-        alpha = (alpha.rowwise() - column_stat_).array().exp().matrix();
+        alpha.rowwise() -= column_stat_;
+        alpha = alpha.array().exp().matrix();
         column_stat_ = alpha.colwise().sum();
-        alpha.array().rowwise() /= column_stat_.array();
+        alpha = alpha * column_stat_.cwiseInverse().asDiagonal();
     }
 
     Eigen::MatrixXf w1_, w2_, wa_;

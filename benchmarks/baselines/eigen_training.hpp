@@ -128,10 +128,7 @@ class eigen_training {
         c_.bottomRows(width - units1) = h2_.cwiseMax(0.f);
         al_.noalias() = wa_.w * c_;
         al_.colwise() += wa_.b;
-        row_ = al_.colwise().maxCoeff();
-        al_ = (al_.rowwise() - row_).array().exp().matrix();
-        row_ = al_.colwise().sum();
-        al_.array().rowwise() /= row_.array();
+        softmax_columns(al_, row_);
         s_ = (c_.array() * al_.array()).colwise().sum();
         const float wo = wo_.w(0, 0);
         z_ = (s_.array() * wo + wo_.b(0)).matrix();
@@ -150,10 +147,12 @@ class eigen_training {
         wo_.dw(0, 0) = s_.dot(dz_);
         wo_.db(0) = dz_.sum();
         ds_ = dz_ * wo;
-        dc_ = (al_.array().rowwise() * ds_.array()).matrix();
-        dal_ = (c_.array().rowwise() * ds_.array()).matrix();
-        row_ = (dal_.array() * al_.array()).colwise().sum();
-        da_ = (al_.array() * (dal_.rowwise() - row_).array()).matrix();
+        // Per-column scalings as diagonal products, which Eigen vectorises (a rowwise()
+        // broadcast in an expression makes it fall back to scalar code).
+        dc_.noalias() = al_ * ds_.asDiagonal();
+        dal_.noalias() = c_ * ds_.asDiagonal();
+        row_ = dal_.cwiseProduct(al_).colwise().sum();
+        da_ = al_.cwiseProduct(dal_) - al_ * row_.asDiagonal();
         wa_.dw.noalias() = da_ * c_.transpose();
         wa_.db = da_.rowwise().sum();
         dc_.noalias() += wa_.w.transpose() * da_;
@@ -166,6 +165,17 @@ class eigen_training {
         w2_.dw.noalias() = dh2_ * x2_.transpose();
         w2_.db = dh2_.rowwise().sum();
         return loss;
+    }
+
+    // Softmax of every column, in place; `column` is scratch. The max is subtracted in place
+    // first so that the exp runs on a plain matrix, where Eigen vectorises it (in one
+    // expression with the rowwise() broadcast Eigen calls the scalar expf per coefficient).
+    static void softmax_columns(Eigen::MatrixXf& m, Eigen::RowVectorXf& column) {
+        column = m.colwise().maxCoeff();
+        m.rowwise() -= column;
+        m = m.array().exp().matrix();
+        column = m.colwise().sum();
+        m = m * column.cwiseInverse().asDiagonal();
     }
 
     // Keras' Adam: t = step + 1, alpha = lr sqrt(1 - b2^t) / (1 - b1^t),
