@@ -5,12 +5,10 @@
 // optimizer state.
 #define BOOST_TEST_MODULE io_keras_h5_training_checkpoint
 #include <boost/test/unit_test.hpp>
-#include <cstring>
-#include <sstream>
 #include <xfuse/hdf5.hpp>
 
 #include "io/keras_h5_fixtures.hpp"
-#include "support/reference.hpp"
+#include "io/training_checkpoint_support.hpp"
 #include "support/seed_model.hpp"
 
 namespace xf = xfuse;
@@ -18,43 +16,13 @@ using namespace h5test;
 
 namespace {
 
-struct data_set {
-    xt::xtensor<float, 2> a = reference::random_batch(200, 10, 1);
-    xt::xtensor<float, 2> b = reference::random_batch(200, 20, 2);
-    xt::xtensor<float, 2> y = labels(a);
+using checkpoint_test::options;
+using checkpoint_test::same_states;
 
-    static xt::xtensor<float, 2> labels(const xt::xtensor<float, 2>& a) {
-        xt::xtensor<float, 2> y({a.shape(0), 1});
-        for (std::size_t i = 0; i < a.shape(0); ++i)
-            y(i, 0) = a(i, 0) - a(i, 1) > 0.0f ? 1.0f : 0.0f;
-        return y;
-    }
+// 200 rows: 160 train in 5 batches of 32.
+struct data_set : checkpoint_test::data_set {
+    data_set() : checkpoint_test::data_set(200, 1) {}
 };
-
-xf::FitOptions options(int epochs, int initial_epoch = 0) {
-    return {.epochs = epochs,
-            .batch_size = 32,
-            .validation_split = 0.2f,
-            .verbose = 0,
-            .seed = 7,
-            .initial_epoch = initial_epoch};
-}
-
-bool same_states(const std::vector<xf::optimizer_state>& a,
-                 const std::vector<xf::optimizer_state>& b) {
-    if (a.size() != b.size())
-        return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (a[i].size != b[i].size || a[i].iterations != b[i].iterations ||
-            a[i].slots.size() != b[i].slots.size())
-            return false;
-        for (std::size_t k = 0; k < a[i].slots.size(); ++k)
-            if (std::memcmp(a[i].slots[k].data(), b[i].slots[k].data(),
-                            a[i].size * sizeof(float)) != 0)
-                return false;
-    }
-    return true;
-}
 
 template <class Model>
 void compile(Model& model, const xf::any_optimizer& optimizer) {
