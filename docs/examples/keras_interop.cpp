@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "check.hpp"
@@ -99,6 +101,65 @@ int main() {
     for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir))
         ++files;
     CHECK(files == 2);
+
+    // A small training set: the label is the sign of the first input's first feature.
+    std::mt19937 engine(3);
+    std::normal_distribution<float> normal;
+    xt::xtensor<float, 2> a({200, 10}), b({200, 20}), y({200, 1});
+    for (float& v : a)
+        v = normal(engine);
+    for (float& v : b)
+        v = normal(engine);
+    for (std::size_t i = 0; i < 200; ++i)
+        y(i, 0) = a(i, 0) > 0.0f ? 1.0f : 0.0f;
+
+    auto straight = build();
+    straight.initialize_weights(7);
+    straight.compile(xf::Adam{}, xf::BinaryCrossentropy{});
+    straight.fit(std::tie(a, b), y, {.epochs = 4, .verbose = 0, .seed = 7});
+
+    model.compile(xf::Adam{}, xf::BinaryCrossentropy{});
+    // [resume]
+    model.fit(std::tie(a, b), y, {.epochs = 2, .verbose = 0, .seed = 7});
+    model.save_checkpoint(path("run.h5"));
+
+    // Later, perhaps in another process: the same model, compiled the same way.
+    auto again = build();
+    again.compile(xf::Adam{}, xf::BinaryCrossentropy{});
+    again.load_checkpoint(path("run.h5"));
+    again.fit(std::tie(a, b), y, {.epochs = 4, .verbose = 0, .seed = 7, .initial_epoch = 2});
+    // [resume]
+    CHECK(same(again.get_weights(), straight.get_weights()));  // bit for bit
+
+    // [model checkpoint]
+    auto checkpoint = std::make_shared<xf::ModelCheckpoint>(
+        model, xf::ModelCheckpoint::options{.filepath = path("best-{epoch:02d}-{val_loss:.4f}.h5"),
+                                            .save_best_only = true});
+    model.fit(std::tie(a, b), y,
+              {.epochs = 5, .validation_split = 0.2f, .verbose = 0, .callbacks = {checkpoint}});
+    // [model checkpoint]
+    CHECK(checkpoint->last_saved().filename().string().starts_with("best-"));
+    auto best = build();
+    best.compile(xf::Adam{}, xf::BinaryCrossentropy{});
+    best.load_checkpoint(checkpoint->last_saved());
+
+    // [wrong optimizer]
+    auto sgd = build();
+    sgd.compile(xf::SGD{.momentum = 0.9f}, xf::BinaryCrossentropy{});
+    try {
+        sgd.load_checkpoint(path("run.h5"));
+    } catch (const xf::io::weight_file_error& error) {
+        std::cerr << error.what() << '\n';  // weights and optimizer state unchanged
+    }
+    // [wrong optimizer]
+    try {
+        sgd.load_checkpoint(path("run.h5"));
+        CHECK(false);
+    } catch (const xf::io::weight_file_error& error) {
+        CHECK(
+            contains(error.what(), "the file's optimizer is Adam, the model is compiled with SGD"));
+    }
+    CHECK(sgd.optimizer_states().empty());
     std::filesystem::remove_all(dir);
     return docs::exit_code();
 }
