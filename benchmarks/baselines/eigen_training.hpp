@@ -20,11 +20,10 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <numeric>
 #include <optional>
-#include <random>
 #include <vector>
 
+#include "epoch_order.hpp"
 #include "weights.hpp"
 
 namespace bench {
@@ -56,12 +55,7 @@ class eigen_training {
     // epoch's loss (the batch-size-weighted mean of the batch losses, as Keras reports it).
     double epoch(const float* a, const float* b, const float* y, std::size_t n,
                  std::optional<std::uint64_t> shuffle_seed) {
-        order_.resize(n);
-        std::iota(order_.begin(), order_.end(), std::size_t{0});
-        if (shuffle_seed) {
-            std::mt19937_64 engine(*shuffle_seed);
-            std::shuffle(order_.begin(), order_.end(), engine);
-        }
+        epoch_order(order_, n, shuffle_seed);
         double weighted = 0;
         for (std::size_t first = 0; first < n; first += batch_size_) {
             const std::size_t count = std::min(batch_size_, n - first);

@@ -22,11 +22,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <numeric>
 #include <optional>
-#include <random>
 #include <vector>
 
+#include "epoch_order.hpp"
 #include "weights.hpp"
 
 namespace bench {
@@ -56,12 +55,7 @@ class torch_training {
     // One epoch, as eigen_training::epoch: a (n, in1), b (n, in2), y (n) row-major.
     double epoch(const float* a, const float* b, const float* y, std::size_t n,
                  std::optional<std::uint64_t> shuffle_seed) {
-        order_.resize(n);
-        std::iota(order_.begin(), order_.end(), std::int64_t{0});
-        if (shuffle_seed) {
-            std::mt19937_64 engine(*shuffle_seed);
-            std::shuffle(order_.begin(), order_.end(), engine);
-        }
+        epoch_order(order_, n, shuffle_seed);
         const auto rows = std::int64_t(n);
         const at::Tensor in1 = wrap(a, rows, params_[0].size(0));
         const at::Tensor in2 = wrap(b, rows, params_[2].size(0));
