@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
         {"custom_layers.md", "examples/custom_layer.cpp"},
         {"performance.md", "examples/performance.cpp"},
         {"keras_interop.md", "examples/keras_interop.cpp"},
+        {"training.md", "examples/training.cpp"},
     };
     int failures = 0;
     for (const auto& [page_name, program_name] : pages) {

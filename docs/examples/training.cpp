@@ -43,10 +43,12 @@ xt::xtensor<float, 2> labels_from_first_input(const xt::xtensor<float, 2>& a) {
 }
 // [build]
 
+// [rows]
 // Rows [first, first + count) of a batch, as a tensor of their own.
 xt::xtensor<float, 2> rows(const xt::xtensor<float, 2>& t, std::size_t first, std::size_t count) {
     return xt::view(t, xt::range(first, first + count), xt::all());
 }
+// [rows]
 
 bool same_weights(const std::vector<xt::xarray<float>>& a,
                   const std::vector<xt::xarray<float>>& b) {
@@ -67,6 +69,7 @@ std::string keras_number(double v) {
     return text;
 }
 
+// [share]
 // The share of the attention weights on the first input's 32 features, averaged over samples.
 template <class Attention>
 double share_on_first_input(const Attention& attention, const xt::xtensor<float, 2>& a,
@@ -74,6 +77,7 @@ double share_on_first_input(const Attention& attention, const xt::xtensor<float,
     const xt::xtensor<float, 2> weights = attention.predict(a, b);
     return xt::mean(xt::sum(xt::view(weights, xt::all(), xt::range(0, 32)), {1}))();
 }
+// [share]
 
 // [clipped]
 // Keras' binary_crossentropy(y, p) on probabilities (the clipped formula), averaged over rows.
@@ -134,6 +138,18 @@ int main() {
     CHECK(share_after > 0.99);
     CHECK(result.size() == 2);
     CHECK(result[1] >= 0.95);
+
+    {
+        // compile validates; a model with one input takes its batch directly.
+        auto unchecked = build();
+        CHECK(!invalid_argument_from([&] {
+                   unchecked.compile(xf::Adam{.learning_rate = -1}, xf::BinaryCrossentropy{});
+               }).empty());
+        auto single = xf::Sequential<xf::Input<10>, xf::Dense<1, xf::sigmoid>>{};
+        single.compile(xf::Adam{}, xf::BinaryCrossentropy{});
+        const xf::History h1 = single.fit(a, y, xf::FitOptions{.epochs = 2, .verbose = 0});
+        CHECK(h1.history.at("loss").size() == 2);
+    }
 
     // [history]
     const std::vector<double>& loss = h.history.at("loss");
@@ -298,14 +314,18 @@ int main() {
         CHECK(close(moderate_outputs, moderate, 1e-6));
     }
 
-    // [early stopping]
+    // [noisy data]
     // 600 samples with every tenth label flipped: the model learns the rule for a few epochs,
     // then starts to learn the flipped labels of its 300 training rows by heart.
     const auto a600 = rows(a, 0, 600), b600 = rows(b, 0, 600);
     xt::xtensor<float, 2> noisy_y = rows(y, 0, 600);
     for (std::size_t i = 0; i < 600; i += 10)
         noisy_y(i, 0) = 1.0f - noisy_y(i, 0);
+    // [noisy data]
     auto noisy = build();
+    noisy.initialize_weights(1);  // the page's numbers depend on nothing built before
+    const std::vector<xt::xarray<float>> noisy_start = noisy.get_weights();
+    // [early stopping]
     noisy.compile(xf::Adam{.learning_rate = 1e-2f}, xf::BinaryCrossentropy{});
     auto stop = std::make_shared<xf::EarlyStopping>(xf::EarlyStopping::options{
         .monitor = "val_loss", .patience = 3, .restore_best_weights = true});
@@ -330,6 +350,23 @@ int main() {
         const auto av = rows(a600, 300, 300), bv = rows(b600, 300, 300);
         CHECK(noisy.evaluate(std::tie(av, bv), rows(noisy_y, 300, 300))[0] ==
               v[stop->best_epoch()]);
+
+        // A run that uses all its epochs keeps its last weights, as in tf.keras 2.x: the same
+        // start and as many epochs as the stopped run, whose last was not the best.
+        auto full = build();
+        full.set_weights(noisy_start);
+        full.compile(xf::Adam{.learning_rate = 1e-2f}, xf::BinaryCrossentropy{});
+        auto patient = std::make_shared<xf::EarlyStopping>(xf::EarlyStopping::options{
+            .monitor = "val_loss", .patience = 50, .restore_best_weights = true});
+        const xf::History all = full.fit(std::tie(a600, b600), noisy_y,
+                                         xf::FitOptions{.epochs = int(v.size()),
+                                                        .validation_split = 0.5f,
+                                                        .verbose = 0,
+                                                        .seed = 1,
+                                                        .callbacks = {patient}});
+        const std::vector<double>& w = all.history.at("val_loss");
+        CHECK(w == v && w.back() > *std::min_element(w.begin(), w.end()));
+        CHECK(full.evaluate(std::tie(av, bv), rows(noisy_y, 300, 300))[0] == w.back());
     }
 
     // [terminate on nan]
@@ -342,7 +379,8 @@ int main() {
     // [terminate on nan]
     std::cout << "TerminateOnNaN at batch " << nan_stop->terminated_at().value_or(-1) << ", loss "
               << cut.history.at("loss").back() << "\n";
-    CHECK(nan_stop->terminated_at().has_value());
+    CHECK(nan_stop->terminated_at() == 1);
+    CHECK(std::isnan(cut.history.at("loss").back()));
     CHECK(cut.epoch.size() == 1);
     CHECK(!std::isfinite(cut.history.at("loss").back()));
 
@@ -368,6 +406,31 @@ int main() {
                   << "\n";
         CHECK(acc.size() < 50 && acc.back() >= 0.95);
         CHECK(acc.size() < 2 || acc[acc.size() - 2] < 0.95);
+    }
+
+    {
+        // evaluate() on data of one's own from on_epoch_end: the same numbers as the split's
+        // val_ values, and the same training as without it.
+        const auto run = [&](bool with_callback) {
+            auto m = build();
+            m.initialize_weights(5);
+            m.compile(xf::Adam{}, xf::BinaryCrossentropy{}, xf::metrics(xf::BinaryAccuracy{}));
+            std::vector<double> own;
+            auto validate = std::make_shared<xf::LambdaCallback>(xf::LambdaCallback::functions{
+                .on_epoch_end = [&](int, const xf::logs&, xf::training_control&) {
+                    own.push_back(m.evaluate(std::tie(a_val, b_val), y_val)[0]);
+                }});
+            xf::FitOptions options{.epochs = 3, .validation_split = 0.2f, .verbose = 0, .seed = 2};
+            if (with_callback)
+                options.callbacks = {validate};
+            const xf::History hv = m.fit(std::tie(a, b), y, options);
+            return std::tuple{m.get_weights(), hv.history, own};
+        };
+        const auto [with_weights, with_history, own] = run(true);
+        const auto [plain_weights, plain_history, none] = run(false);
+        CHECK(same_weights(with_weights, plain_weights));
+        CHECK(with_history == plain_history);
+        CHECK(own == with_history.at("val_loss"));
     }
 
     // Keras' defaults, as the table on the page gives them.
@@ -438,6 +501,9 @@ int main() {
     // [errors]
     {
         const auto quietly = xf::FitOptions{.verbose = 0};
+        std::ostringstream silent;  // fit's progress display, which must stay empty
+        const xt::xtensor<float, 2> narrow = xt::zeros<float>({10000, 19});
+        const auto short_b = rows(b, 0, 9999);
         const xt::xtensor<float, 2> wrong = xt::zeros<float>({9999, 1});
         const xt::xtensor<float, 2> wide = xt::zeros<float>({10000, 2});
         xt::xtensor<float, 2> with_nan = a;
@@ -445,8 +511,10 @@ int main() {
         xt::xtensor<float, 2> y_inf = y;
         y_inf(7, 0) = std::numeric_limits<float>::infinity();
         const std::vector<std::string> messages{
-            invalid_argument_from([&] { guarded.fit(std::tie(a, b), wrong, quietly); }),
-            invalid_argument_from([&] { guarded.fit(std::tie(a, b), wide, quietly); }),
+            invalid_argument_from([&] { guarded.fit(std::tie(a, b), wrong, {}, silent); }),
+            invalid_argument_from([&] { guarded.fit(std::tie(a, b), wide, {}, silent); }),
+            invalid_argument_from([&] { guarded.fit(std::tie(a, narrow), y, {}, silent); }),
+            invalid_argument_from([&] { guarded.fit(std::tie(a, short_b), y, {}, silent); }),
             invalid_argument_from([&] { guarded.fit(std::tie(with_nan, b), y, quietly); }),
             invalid_argument_from([&] { guarded.fit(std::tie(a, b), y_inf, quietly); }),
             invalid_argument_from([&] {
@@ -467,6 +535,8 @@ int main() {
             "(9999, 1)",
             "xfuse: Model::fit labels y for output 'dense_2': expected shape (10000, 1), got "
             "(10000, 2)",
+            "xfuse: Model::fit input 'input_2': expected shape (None, 20), got (10000, 19)",
+            "xfuse: Model::fit: inputs have different numbers of samples (10000 vs 9999)",
             "xfuse: Model::fit: input 'input_1' must be finite, but element 53 is nan",
             "xfuse: Model::fit: labels y for output 'dense_2' must be finite, but element 7 is inf",
             "xfuse::FitOptions: batch_size must be >= 1, got 0",
@@ -476,6 +546,7 @@ int main() {
             "(9999, 1)",
         };
         CHECK(messages == expected);
+        CHECK(silent.str().empty());
         if (messages != expected)
             for (const auto& m : messages)
                 std::cerr << "  " << m << "\n";
