@@ -1,5 +1,6 @@
 // xf::ModelCheckpoint: Keras' ModelCheckpoint callback (tf.keras 2.15 keras/callbacks.py) for
-// fit(), saving the model it was constructed with:
+// fit(), saving the model it was constructed with (a reference: the model must outlive it;
+// callbacks see fit() only through training_control, which knows no model):
 //
 //   auto checkpoint = std::make_shared<xf::ModelCheckpoint>(
 //       model, xf::ModelCheckpoint::options{.filepath = "ckpt-{epoch:02d}.h5"});

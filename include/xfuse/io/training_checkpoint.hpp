@@ -25,7 +25,8 @@
 //    order, shapes) before anything changes, then sets both: a bad file leaves the weights and the
 //    optimizer state as they were. The next fit() keeps the loaded states (their sizes match the
 //    model's parameter runs, train/trainer.hpp) and continues from their step count.
-//  * Hyperparameters (learning rate, betas) are the compiled ones; the file holds none.
+//  * Hyperparameters (learning rate, betas) are the compiled ones; the file holds none. Compile
+//    before loading: compile() always starts a fresh optimizer state.
 #pragma once
 
 #include <filesystem>
