@@ -174,6 +174,18 @@ int main() {
     CHECK(on_validation[0] == val_loss.back());
     CHECK(on_validation[1] == val_accuracy.back());
 
+    {
+        // A new compile starts a new optimizer state; set_random_seed fixes the next models'
+        // initial weights.
+        CHECK(model.optimizer_states().at(0).iterations == 2500);
+        model.compile(xf::Adam{}, xf::BinaryCrossentropy{}, xf::metrics(xf::BinaryAccuracy{}));
+        CHECK(model.optimizer_states().empty());
+        xf::set_random_seed(3);
+        const auto first_draw = build().get_weights();
+        xf::set_random_seed(3);
+        CHECK(same_weights(build().get_weights(), first_draw));
+    }
+
     // [progress]
     auto quiet = build();
     quiet.compile(xf::Adam{}, xf::BinaryCrossentropy{}, xf::metrics(xf::BinaryAccuracy{}));
