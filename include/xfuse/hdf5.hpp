@@ -7,6 +7,10 @@
 
 #include <filesystem>
 
+// First: core/config.hpp must see xsimd before xtensor includes it (it silences g++ 12's false
+// uninitialised warnings inside the AVX-512 intrinsics).
+#include "xfuse.hpp"
+// (the rest)
 #include "io/hdf5_atomic.hpp"
 #include "io/hdf5_file.hpp"
 #include "io/hdf5_handle.hpp"
@@ -15,7 +19,6 @@
 #include "io/keras_weights.hpp"
 #include "io/model_checkpoint.hpp"
 #include "io/training_checkpoint.hpp"
-#include "xfuse.hpp"
 
 namespace xfuse {
 

@@ -29,6 +29,7 @@
 
 #include "../model/weights.hpp"
 #include "../train/optimizers.hpp"
+#include "../train/parameter_runs.hpp"
 #include "keras_checkpoint.hpp"
 #include "keras_layout.hpp"
 
@@ -78,30 +79,8 @@ inline keras_optimizer_naming keras_naming(const any_optimizer& config) {
     return std::visit([](const auto& c) { return keras_naming(c); }, config);
 }
 
-// Layers whose parameters follow each other in memory share one optimizer state: the rule of
-// trainer::plan_optimizer_runs, which decides which states the next fit() keeps.
-struct parameter_run {
-    const float* first;
-    std::size_t size;
-};
-
-template <class Graph>
-std::vector<parameter_run> parameter_runs(const std::array<float*, Graph::layer_count>& params) {
-    std::vector<parameter_run> runs;
-    [&]<std::size_t... L>(std::index_sequence<L...>) {
-        const auto add = [&](const float* first, std::size_t size) {
-            if (size == 0)
-                return;
-            if (!runs.empty() && runs.back().first + runs.back().size == first)
-                runs.back().size += size;
-            else
-                runs.push_back({first, size});
-        };
-        (add(params[L], Graph::template storage_of_layer<L>), ...);
-    }
-    (std::make_index_sequence<Graph::layer_count>{});
-    return runs;
-}
+using xfuse::detail::parameter_run;
+using xfuse::detail::parameter_runs;
 
 // Where one model weight sits in the optimizer states.
 struct weight_place {

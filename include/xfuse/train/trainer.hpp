@@ -38,6 +38,7 @@
 #include "losses.hpp"
 #include "metrics.hpp"
 #include "optimizers.hpp"
+#include "parameter_runs.hpp"
 #include "progress_bar.hpp"
 
 namespace xfuse {
@@ -130,9 +131,9 @@ class trainer {
                 return loss_and_backward<Fusion>(loss_config, data.label_cols, count);
             },
             config_.loss);
-        for (const run& r : runs_)
-            step(config_.optimizer, states_[r.state], params_[r.first_layer],
-                 grads_.data() + grad_offsets_[r.first_layer], r.size);
+        for (std::size_t r = 0; r < runs_.size(); ++r)
+            step(config_.optimizer, states_[r], runs_[r].first,
+                 grads_.data() + grad_offsets_[runs_[r].first_layer], runs_[r].size);
         config_.metrics.update(output_batch(data.label_cols, count));
         return loss;
     }
@@ -155,12 +156,6 @@ class trainer {
     std::size_t batch_size() const noexcept { return batch_size_; }
 
   private:
-    struct run {
-        std::size_t first_layer;
-        std::size_t size;
-        std::size_t state;
-    };
-
     static constexpr std::size_t storage_of(std::size_t layer) {
         return [&]<std::size_t... L>(std::index_sequence<L...>) {
             constexpr std::array<std::size_t, layer_count> storage{
@@ -170,28 +165,17 @@ class trainer {
         (std::make_index_sequence<layer_count>{});
     }
 
-    // Layers whose parameters follow each other in memory form one run: one optimizer pass.
+    // One optimizer pass per run of parameters (train/parameter_runs.hpp); the gradients are
+    // laid out like the parameters, so a run is contiguous in both.
     void plan_optimizer_runs() {
-        for (std::size_t l = 0; l < layer_count; ++l) {
-            if (storage_of(l) == 0)
-                continue;
-            if (!runs_.empty()) {
-                run& last = runs_.back();
-                if (params_[last.first_layer] + last.size == params_[l] &&
-                    grad_offsets_[last.first_layer] + last.size == grad_offsets_[l]) {
-                    last.size += storage_of(l);
-                    continue;
-                }
-            }
-            runs_.push_back({l, storage_of(l), runs_.size()});
-        }
+        runs_ = detail::parameter_runs<Graph>(params_);
         // Optimizer state persists across fit() calls, as a Keras optimizer's slots do.
         bool fits = states_.size() == runs_.size();
         for (std::size_t i = 0; fits && i < runs_.size(); ++i)
             fits = states_[i].size == runs_[i].size;
         if (!fits) {
             states_.clear();
-            for (const run& r : runs_)
+            for (const detail::parameter_run& r : runs_)
                 states_.push_back(make_state(config_.optimizer, r.size));
         }
     }
@@ -282,7 +266,7 @@ class trainer {
     aligned_buffer grads_{1};
     std::array<std::size_t, layer_count> grad_offsets_{};
     std::array<float*, layer_count> grad_pointers_{};
-    std::vector<run> runs_;
+    std::vector<detail::parameter_run> runs_;
 };
 
 }  // namespace xfuse
