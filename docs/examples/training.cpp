@@ -548,7 +548,8 @@ int main() {
             "xfuse: Model::fit labels y for output 'dense_2': expected shape (10000, 1), got "
             "(10000, 2)",
             "xfuse: Model::fit input 'input_2': expected shape (None, 20), got (10000, 19)",
-            "xfuse: Model::fit: inputs have different numbers of samples (10000 vs 9999)",
+            "xfuse: Model::fit: inputs 'input_1' and 'input_2' have different numbers of samples "
+            "(10000 vs 9999)",
             "xfuse: Model::fit: input 'input_1' must be finite, but element 53 is nan",
             "xfuse: Model::fit: labels y for output 'dense_2' must be finite, but element 7 is inf",
             "xfuse::FitOptions: batch_size must be >= 1, got 0",

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -61,6 +63,20 @@ decltype(auto) row_major_floats(const E& e) {
         return (e);
     else
         return xt::xarray<float>(xt::cast<float>(e));
+}
+
+// The one sample count of several inputs' batches, or std::invalid_argument naming the two
+// inputs that differ.
+template <std::size_t N>
+std::size_t common_samples(std::string_view what, const std::array<std::string_view, N>& names,
+                           const std::array<std::size_t, N>& samples) {
+    for (std::size_t i = 1; i < N; ++i)
+        if (samples[i] != samples[0])
+            throw std::invalid_argument(
+                "xfuse: " + std::string(what) + ": inputs '" + std::string(names[0]) + "' and '" +
+                std::string(names[i]) + "' have different numbers of samples (" +
+                std::to_string(samples[0]) + " vs " + std::to_string(samples[i]) + ")");
+    return samples[0];
 }
 
 // The number of samples in a batch for an input of shape S, or std::invalid_argument.

@@ -343,13 +343,7 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
         const std::array<std::size_t, sizeof...(Inputs)> samples{
             detail::checked_samples<typename Inputs::shape_type>(
                 "Model::predict", names[index_of_v<type_list<Inputs...>, Inputs>], batches)...};
-        for (std::size_t i = 1; i < samples.size(); ++i)
-            if (samples[i] != samples[0])
-                throw std::invalid_argument(
-                    "xfuse: Model::predict: inputs '" + std::string(names[0]) + "' and '" +
-                    std::string(names[i]) + "' have different numbers of samples (" +
-                    std::to_string(samples[0]) + " vs " + std::to_string(samples[i]) + ")");
-        return samples[0];
+        return detail::common_samples("Model::predict", names, samples);
     }
 
     template <class Plan, class Results, std::size_t... O>

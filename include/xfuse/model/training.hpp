@@ -66,6 +66,7 @@ prepared_data<Graph> prepare(std::string_view what, const Batches& batches,
     prepared_data<Graph> prepared;
     prepared.copies.reserve(inputs::size);
     std::array<std::size_t, inputs::size> samples{};
+    std::array<std::string_view, inputs::size> names{};
     [&]<std::size_t... I>(std::index_sequence<I...>) {
         (
             [&] {
@@ -74,6 +75,7 @@ prepared_data<Graph> prepare(std::string_view what, const Batches& batches,
                 const std::string_view name =
                     Graph::names[Graph::template layer_index<input>].view();
                 const auto& batch = std::get<I>(batches);
+                names[I] = name;
                 samples[I] = checked_samples<shape>(what, name, batch);
                 const float* data;
                 if constexpr (is_row_major_float_container<std::remove_cvref_t<decltype(batch)>>())
@@ -88,11 +90,7 @@ prepared_data<Graph> prepare(std::string_view what, const Batches& batches,
             ...);
     }
     (std::make_index_sequence<inputs::size>{});
-    for (std::size_t i = 1; i < samples.size(); ++i)
-        if (samples[i] != samples[0])
-            throw std::invalid_argument(
-                "xfuse: " + std::string(what) + ": inputs have different numbers of samples (" +
-                std::to_string(samples[0]) + " vs " + std::to_string(samples[i]) + ")");
+    common_samples(what, names, samples);
     const std::string output_name(
         Graph::names[Graph::template layer_index<typename output::layer_type>].view());
     const std::size_t label_columns = expected_label_columns<typename output::shape_type>(loss);
