@@ -36,10 +36,15 @@ struct dense_blocking {
     // as memory operands of the FMAs) and the loop's addresses need the rest. Measured on Zen
     // with AVX-512: 24 accumulators (4 rows of the 96-wide attention) without spills.
     static constexpr std::size_t budget = simd_registers - 8;
-    // Whether a block covers the whole row, so a row-wise epilogue (softmax) runs in registers.
-    static constexpr bool whole_row = row_registers <= budget;
-    // R: output registers per row in one block.
-    static constexpr std::size_t registers = whole_row ? row_registers : budget / 2;
+    // Whether a block covers the whole row, so a row-wise epilogue (softmax) runs in registers:
+    // only while that still leaves 3 rows per block. With fewer, every weight loaded would feed
+    // 1 or 2 FMAs (a 256-wide row in 16 registers gets 1 row: the 256 KiB of weights come from
+    // L2 once per sample, at a third of the speed of the split below).
+    static constexpr bool whole_row = row_registers * 3 <= budget;
+    // R: output registers per row in one block. A wider row is cut into blocks of 4 registers
+    // (AVX-512) for 6 rows.
+    static constexpr std::size_t registers =
+        whole_row ? row_registers : std::max<std::size_t>(budget / 6, 1);
     // S: rows per block. More than 8 adds little reuse and much code (the tail runs a row at a
     // time).
     static constexpr std::size_t rows = std::clamp<std::size_t>(budget / registers, 1, 8);
