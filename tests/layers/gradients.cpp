@@ -28,7 +28,7 @@ namespace xf = xfuse;
 namespace {
 
 using dvec = std::vector<double>;
-constexpr std::size_t samples = 5;  // a full tile of the Dense backward (4 rows) and a partial one
+constexpr std::size_t samples = 9;  // a full tile of the Dense backward (8 rows) and a partial one
 constexpr std::array<std::size_t, 6> sizes{1, 7, 15, 16, 17, 33};
 constexpr float not_a_number = std::numeric_limits<float>::quiet_NaN();
 
