@@ -86,6 +86,9 @@ void check_dense_activation() {
     }
 }
 
+// Every width around the SIMD width for the two kinds of activation (element-wise, row-wise);
+// the others at three widths (a partial register, one and a bit, two and a bit), which keeps
+// this file's compile time (several seconds per model type) in bounds.
 template <auto Activation>
 void check_dense_widths() {
     check_dense_activation<1, Activation>();
@@ -94,6 +97,12 @@ void check_dense_widths() {
     check_dense_activation<17, Activation>();
     check_dense_activation<33, Activation>();
     check_dense_activation<100, Activation>();
+}
+template <auto Activation>
+void check_some_dense_widths() {
+    check_dense_activation<7, Activation>();
+    check_dense_activation<17, Activation>();
+    check_dense_activation<33, Activation>();
 }
 
 }  // namespace
@@ -154,20 +163,20 @@ BOOST_AUTO_TEST_CASE(fused_attention_matches_plain_around_the_simd_width) {
 }
 
 BOOST_AUTO_TEST_CASE(fused_dense_matches_plain_for_every_activation) {
-    check_dense_widths<xf::linear>();
     check_dense_widths<xf::relu>();
-    check_dense_widths<xf::sigmoid>();
-    check_dense_widths<xf::tanh>();
     check_dense_widths<xf::softmax>();
-    check_dense_widths<xf::elu>();
-    check_dense_widths<xf::selu>();
-    check_dense_widths<xf::gelu>();
-    check_dense_widths<xf::softplus>();
-    check_dense_widths<xf::softsign>();
-    check_dense_widths<xf::swish>();
-    check_dense_widths<xf::hard_sigmoid>();
-    check_dense_widths<xf::leaky_relu>();
-    check_dense_widths<xf::exponential>();
+    check_some_dense_widths<xf::linear>();
+    check_some_dense_widths<xf::sigmoid>();
+    check_some_dense_widths<xf::tanh>();
+    check_some_dense_widths<xf::elu>();
+    check_some_dense_widths<xf::selu>();
+    check_some_dense_widths<xf::gelu>();
+    check_some_dense_widths<xf::softplus>();
+    check_some_dense_widths<xf::softsign>();
+    check_some_dense_widths<xf::swish>();
+    check_some_dense_widths<xf::hard_sigmoid>();
+    check_some_dense_widths<xf::leaky_relu>();
+    check_some_dense_widths<xf::exponential>();
 }
 
 // (tests/model/seed_model.cpp checks the default, fused, predict against a double reference.)
