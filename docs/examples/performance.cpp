@@ -23,8 +23,8 @@ int main() {
     xt::xtensor<float, 2> b = xt::random::randn<float>({10000, 20});
 
     // [switch]
-    auto fused = model.predict(a, b);                 // the default: the fused plan
-    auto plain = model.predict(xf::unfused, a, b);    // one kernel per layer, in Keras' order
+    auto fused = model.predict(a, b);               // the default: the fused plan
+    auto plain = model.predict(xf::unfused, a, b);  // one kernel per layer, in Keras' order
     CHECK(xt::amax(xt::abs(fused - plain))() <= 1e-5f);
     // [switch]
 

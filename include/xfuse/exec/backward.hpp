@@ -43,21 +43,6 @@ enum class output_gradient {
 
 namespace detail {
 
-template <class Inputs, class Node>
-struct uses;
-template <class... In, class Node>
-struct uses<type_list<In...>, Node> {
-    static constexpr std::size_t value = (std::size_t{std::is_same_v<In, Node>} + ... + 0);
-};
-
-// Input slots of the graph's nodes that read Node.
-template <class Nodes, class Node>
-struct consumers;
-template <class... N, class Node>
-struct consumers<type_list<N...>, Node> {
-    static constexpr std::size_t value = (uses<typename N::inputs, Node>::value + ... + 0);
-};
-
 // A is Dense<N, softmax>(X) for a vector X of N features, and only the Dot reads A.
 template <class Graph, class X, class A>
 constexpr bool attention_weights_of() {
@@ -67,7 +52,7 @@ constexpr bool attention_weights_of() {
         return std::is_same_v<typename A::layer_type::activation_type, softmax_t> &&
                std::is_same_v<typename A::inputs, type_list<X>> && X::shape_type::rank == 1 &&
                std::is_same_v<typename A::shape_type, typename X::shape_type> &&
-               consumers<typename Graph::nodes, A>::value == 1 &&
+               Graph::node_readers[Graph::template node_index<A>] == 1 &&
                !contains_v<typename Graph::outputs, A>;
     }
 }
@@ -167,7 +152,7 @@ struct backward_plan {
                 attention_backward<Node>(params, grads, scratch, grad_scratch, samples);
             } else if constexpr (Gradient == output_gradient::logits && is_output<Node> &&
                                  detail::is_dense_layer<layer>) {
-                static_assert(detail::consumers<typename Graph::nodes, Node>::value == 0,
+                static_assert(Graph::node_readers[Graph::template node_index<Node>] == 0,
                               "xfuse::backward_plan: with output_gradient::logits, an output "
                               "made by a Dense must feed no other layer");
                 layer::template backward_preactivation<typename In::shape_type...>(

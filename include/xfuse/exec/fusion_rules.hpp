@@ -80,10 +80,7 @@ constexpr auto fuse() {
         return std::array<bool, count>{contains_v<typename Graph::outputs, N>...};
     }(typename Graph::nodes{});
 
-    std::array<std::size_t, count> readers{};  // input slots that read each node
-    for (std::size_t n = 0; n < count; ++n)
-        for (std::size_t i = 0; i < topology::fan_in[n]; ++i)
-            ++readers[topology::node_inputs[n][i]];
+    constexpr auto& readers = Graph::node_readers;
 
     fusion_layout<count> layout;
     for (std::size_t n = 0; n < count; ++n) {

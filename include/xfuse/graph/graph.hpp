@@ -103,6 +103,15 @@ struct graph<type_list<In...>, type_list<Out...>, NamingRoot> {
             first[node_layer[n]] = n;
         return first;
     }();
+    // Per node: how many input slots of the graph's nodes read it (the execution plans fuse a
+    // node into its consumer only when nothing else reads it).
+    static constexpr std::array<std::size_t, node_count> node_readers = [] {
+        std::array<std::size_t, node_count> readers{};
+        for (std::size_t n = 0; n < node_count; ++n)
+            for (std::size_t i = 0; i < topology::fan_in[n]; ++i)
+                ++readers[topology::node_inputs[n][i]];
+        return readers;
+    }();
     static constexpr std::array<std::size_t, layer_count> node_count_of_layer = [] {
         std::array<std::size_t, layer_count> count{};
         for (std::size_t n = 0; n < node_count; ++n)
