@@ -27,10 +27,16 @@
 #include <utility>
 
 #include "../core/config.hpp"
+#include "dense_tile.hpp"
+#include "transpose.hpp"
 
 namespace xfuse::kernels {
 
 inline constexpr std::size_t dense_backward_tile = 8;
+
+// Whether dx = dz W^T goes through a transposed copy of W on the stack (up to 64 KiB).
+template <std::size_t In, std::size_t Out>
+inline constexpr bool transposed_input_grad = padded(Out) * padded(In) * sizeof(float) <= 64 * 1024;
 
 namespace detail {
 
@@ -154,6 +160,24 @@ void dense_backward_some_rows(std::index_sequence<R...>, std::size_t rows, const
      ...);
 }
 
+// dx += dz W^T for `rows` rows, as a forward Dense of W^T over dz (register-blocked,
+// kernels/dense_tile.hpp), accumulating into dx.
+template <std::size_t In, std::size_t Out>
+inline void input_grad_transposed(const float* kernel_t, const float* dz, float* x_grad,
+                                  std::size_t rows) noexcept {
+    constexpr std::size_t x_stride = padded(In);
+    for_each_dense_block<Out, In>(
+        kernel_t, nullptr, dz, padded(Out), rows,
+        [&]<std::size_t S, std::size_t R>(accumulator_block<S, R>& acc, std::size_t row,
+                                          std::size_t column) {
+            for (std::size_t s = 0; s < S; ++s)
+                for (std::size_t j = 0; j < R; ++j) {
+                    float* dx = x_grad + (row + s) * x_stride + column + j * simd_width;
+                    (simd_batch::load_aligned(dx) + acc[s][j]).store_aligned(dx);
+                }
+        });
+}
+
 }  // namespace detail
 
 // kernel: (In, padded(Out)) as the forward reads it; x rows padded(In) apart; bias_grad and
@@ -165,18 +189,26 @@ void dense_backward(const float* kernel, float* kernel_grad, float* bias_grad, c
                     float* x_grad, std::size_t rows, MakeDz&& make_dz) noexcept {
     constexpr std::size_t tile = dense_backward_tile;
     alignas(buffer_alignment) float dz[tile * padded(Out)];
+    alignas(buffer_alignment) float
+        kernel_t[transposed_input_grad<In, Out> ? padded(Out) * padded(In) : 1];
+    const bool transposed = transposed_input_grad<In, Out> && x_grad && rows >= tile;
+    if (transposed)
+        transpose_padded<In, Out>(kernel, kernel_t);
     for (std::size_t first = 0; first < rows; first += tile) {
         const std::size_t count = std::min(tile, rows - first);
         make_dz(first, count, static_cast<float*>(dz));
         float* dx = x_grad ? x_grad + first * padded(In) : nullptr;
+        float* tile_dx = transposed ? nullptr : dx;
         const float* x_tile = x + first * padded(In);
         if (count == tile)
             detail::dense_backward_tile_rows<tile, In, Out>(kernel, kernel_grad, bias_grad, x_tile,
-                                                            dx, dz);
+                                                            tile_dx, dz);
         else
             detail::dense_backward_some_rows<In, Out>(std::make_index_sequence<tile - 1>{}, count,
-                                                      kernel, kernel_grad, bias_grad, x_tile, dx,
-                                                      dz);
+                                                      kernel, kernel_grad, bias_grad, x_tile,
+                                                      tile_dx, dz);
+        if (transposed)
+            detail::input_grad_transposed<In, Out>(kernel_t, dz, dx, count);
     }
 }
 
