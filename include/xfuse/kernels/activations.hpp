@@ -116,6 +116,12 @@ inline simd_batch exp_nonpositive(const simd_batch& x) noexcept {
 #endif
 }
 
+// Scalars (the double-precision gradient checks, the scalar tails) keep xsimd's exp.
+template <class T>
+T exp_nonpositive(T x) noexcept {
+    return xsimd::exp(x);
+}
+
 // True in the first `count` lanes: all of them except in the last register of a row.
 inline simd_batch::batch_bool_type first_lanes(std::size_t count) noexcept {
     return simd_batch::load_aligned(lane_indices.value) < simd_batch(static_cast<float>(count));
@@ -163,7 +169,7 @@ struct sigmoid_t {
     template <class T>
     static T apply(T x) noexcept {
         const T one = detail::splat<T>(1.0);
-        const T e = xsimd::exp(-xsimd::abs(x));
+        const T e = detail::exp_nonpositive(-xsimd::abs(x));
         return detail::select(x >= detail::splat<T>(0.0), one, e) / (one + e);
     }
 };

@@ -29,6 +29,8 @@
 #include <type_traits>
 #include <variant>
 
+#include "../core/config.hpp"
+
 namespace xfuse {
 
 namespace detail {
@@ -40,7 +42,20 @@ inline void check_label_smoothing(float value, const char* loss) {
 }
 
 // For the data checks of fit()/evaluate(): throws naming `what` and the first bad position.
+// fit checks the whole training set on every call, so the scan is SIMD: x * 0 is 0 for a
+// finite x and NaN for an infinite or NaN one, and a sum of such products is NaN as soon as one
+// is. Only a set that fails is searched again, element by element, for the first culprit.
 inline void check_finite(std::span<const float> values, const std::string& what) {
+    const std::size_t body = values.size() - values.size() % simd_width;
+    const simd_batch zero(0.0f);
+    simd_batch poison(0.0f);
+    for (std::size_t i = 0; i < body; i += simd_width)
+        poison = xsimd::fma(simd_batch::load_unaligned(values.data() + i), zero, poison);
+    bool finite = std::isfinite(xsimd::hadd(poison));
+    for (std::size_t i = body; i < values.size(); ++i)
+        finite = finite && std::isfinite(values[i]);
+    if (finite)
+        return;
     for (std::size_t i = 0; i < values.size(); ++i)
         if (!std::isfinite(values[i]))
             throw std::invalid_argument(what + " must be finite, but element " + std::to_string(i) +
@@ -123,9 +138,10 @@ inline double bce_row(const BinaryCrossentropy& c, bool logits, const float* y, 
         const float t = y[j] * (1.0f - smooth) + 0.5f * smooth;
         if (logits) {
             const float z = x[j];
-            sum += std::max(z, 0.0f) - z * t + std::log1p(std::exp(-std::abs(z)));
+            const float e = std::exp(-std::abs(z));  // in (0, 1]: the loss and sigmoid(z)
+            sum += std::max(z, 0.0f) - z * t + std::log1p(e);
             if (grad)
-                grad[j] = (1.0f / (1.0f + std::exp(-z)) - t) * element_scale;
+                grad[j] = ((z >= 0.0f ? 1.0f : e) / (1.0f + e) - t) * element_scale;
         } else {
             const float p = std::clamp(x[j], eps, 1.0f - eps);
             sum -= t * std::log(p + eps) + (1.0f - t) * std::log(1.0f - p + eps);
