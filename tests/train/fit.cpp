@@ -80,6 +80,24 @@ BOOST_AUTO_TEST_CASE(acceptance_code_runs_and_reports_keras_history) {
     BOOST_TEST(std::regex_search(progress.str(), line), progress.str());
 }
 
+BOOST_AUTO_TEST_CASE(evaluate_changes_no_optimizer_state) {
+    auto model = seed::build();
+    const auto a = reference::random_batch(64, 10, 1);
+    const auto b = reference::random_batch(64, 20, 2);
+    const auto y = labels_from_first_input(a);
+    model.compile(xf::Adam{}, xf::BinaryCrossentropy{});
+    model.evaluate(std::tie(a, b), y);
+    BOOST_TEST(model.optimizer_states().empty());  // Keras creates slots in fit, not evaluate
+
+    model.fit(std::tie(a, b), y, xf::FitOptions{.epochs = 1, .verbose = 0});
+    BOOST_REQUIRE(model.optimizer_states().size() == 1u);
+    const std::vector<float> m(model.optimizer_states()[0].slots[0].data(),
+                               model.optimizer_states()[0].slots[0].data() + 64);
+    model.evaluate(std::tie(a, b), y);
+    BOOST_TEST(model.optimizer_states()[0].iterations == 2);  // 64 samples, batches of 32
+    BOOST_TEST(std::equal(m.begin(), m.end(), model.optimizer_states()[0].slots[0].data()));
+}
+
 BOOST_AUTO_TEST_CASE(one_epoch_matches_the_numpy_reference) {
     const fixture::file data(XFUSE_TEST_DATA "/training_fixture.txt");
     auto model = seed::build();

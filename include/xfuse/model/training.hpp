@@ -135,6 +135,7 @@ History fit_model(const std::array<float*, Graph::layer_count>& params, training
     const auto batches = as_batch_tuple<Graph::inputs::size>(x);
     const prepared_data<Graph> prepared = prepare<Graph>("Model::fit", batches, y, config.loss);
     trainer<Graph> t(params, config, states, std::min(options.batch_size, prepared.data.samples));
+    t.prepare_optimizer_states();
     training_control control = control_for<Graph>(params);
     return fit_loop(t, config, prepared.data, prepared.sizes, options, control, os);
 }

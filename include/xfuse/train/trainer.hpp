@@ -116,7 +116,21 @@ class trainer {
         grads_ = aligned_buffer(std::max<std::size_t>(offset, 1));
         for (std::size_t l = 0; l < layer_count; ++l)
             grad_pointers_[l] = storage_of(l) ? grads_.data() + grad_offsets_[l] : nullptr;
-        plan_optimizer_runs();
+        runs_ = detail::parameter_runs<Graph>(params_);
+    }
+
+    // Creates the optimizer's slots, zeroed, unless slots that fit the parameter runs exist:
+    // they persist across fit() calls, as a Keras optimizer's do. For fit only (before the first
+    // train_batch): evaluating a model leaves its optimizer state as it was.
+    void prepare_optimizer_states() {
+        bool fits = states_.size() == runs_.size();
+        for (std::size_t i = 0; fits && i < runs_.size(); ++i)
+            fits = states_[i].size == runs_[i].size;
+        if (!fits) {
+            states_.clear();
+            for (const detail::parameter_run& r : runs_)
+                states_.push_back(make_state(config_.optimizer, r.size));
+        }
     }
 
     // One optimizer step on the samples `rows` of `data`; returns the batch's loss.
@@ -163,21 +177,6 @@ class trainer {
             return storage[layer];
         }
         (std::make_index_sequence<layer_count>{});
-    }
-
-    // One optimizer pass per run of parameters (train/parameter_runs.hpp); the gradients are
-    // laid out like the parameters, so a run is contiguous in both.
-    void plan_optimizer_runs() {
-        runs_ = detail::parameter_runs<Graph>(params_);
-        // Optimizer state persists across fit() calls, as a Keras optimizer's slots do.
-        bool fits = states_.size() == runs_.size();
-        for (std::size_t i = 0; fits && i < runs_.size(); ++i)
-            fits = states_[i].size == runs_[i].size;
-        if (!fits) {
-            states_.clear();
-            for (const detail::parameter_run& r : runs_)
-                states_.push_back(make_state(config_.optimizer, r.size));
-        }
     }
 
     void load_batch(const training_data<input_count>& data, std::span<const std::size_t> rows) {
@@ -266,6 +265,8 @@ class trainer {
     aligned_buffer grads_{1};
     std::array<std::size_t, layer_count> grad_offsets_{};
     std::array<float*, layer_count> grad_pointers_{};
+    // One optimizer pass per run of parameters (train/parameter_runs.hpp); the gradients are
+    // laid out like the parameters, so a run is contiguous in both.
     std::vector<detail::parameter_run> runs_;
 };
 
