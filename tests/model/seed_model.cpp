@@ -94,8 +94,8 @@ BOOST_AUTO_TEST_CASE(predict_matches_double_reference) {
     // Non-zero biases so that the bias path is exercised too.
     auto w = model.get_weights();
     for (std::size_t k = 1; k < w.size(); k += 2)
-        w[k] = xt::ones<float>(w[k].shape()) * 0.05f;
-    w[6] = xt::ones<float>({1, 1}) * 2.5f;
+        w[k].fill(0.05f);
+    w[6].fill(2.5f);  // the output kernel, (1, 1)
     model.set_weights(w);
     for (std::size_t rows : {1u, 7u, 33u, 1000u, 2500u}) {  // 2500 spans several tiles
         const auto a = reference::random_batch(rows, 10, 1);

@@ -36,8 +36,10 @@ void attention_pooling_rows(const float* kernel, const float* bias, const float*
         kernel, bias, x, x_stride, rows,
         [&]<std::size_t S, std::size_t R>(accumulator_block<S, R>& acc, std::size_t row,
                                           std::size_t) {
+            std::array<simd_batch, S> lane_sums;
+            exponentiate_softmax_rows<N>(acc, lane_sums);
             for (std::size_t s = 0; s < S; ++s) {
-                const float inverse_sum = 1.0f / exponentiate_softmax_row<N>(acc[s]);
+                const float inverse_sum = 1.0f / xsimd::hadd(lane_sums[s]);
                 const float* x_row = x + (row + s) * x_stride;
                 simd_batch weighted(0.0f);
                 for (std::size_t j = 0; j < R; ++j) {

@@ -105,26 +105,32 @@ template <std::size_t In, std::size_t S, std::size_t R>
 
 }  // namespace detail
 
-// A softmax row of N values held in registers: each register becomes exp(value - row max),
-// padding lanes 0 (they are masked to -inf first, so they never reach the max or the sum);
-// returns the sum of the exponentials, which is at least 1 (the max contributes exp(0)).
-template <std::size_t N, std::size_t R>
-[[gnu::always_inline]] inline float exponentiate_softmax_row(
-    std::array<simd_batch, R>& row) noexcept {
+// The S softmax rows of N values of a block held in registers: each register becomes
+// exp(value - row max), padding lanes 0 (they are masked to -inf first, so they never reach the
+// max or the sum); lane_sums[s] gets row s's sum spread over the lanes (its horizontal sum is at
+// least 1: the max contributes exp(0)). Phase by phase over the rows (every row's max, then the
+// exps register by register across the rows), so the rows' independent chains sit side by side
+// for the out-of-order core: row after row, the reductions' latency left the FMA ports idle.
+template <std::size_t N, std::size_t S, std::size_t R>
+[[gnu::always_inline]] inline void exponentiate_softmax_rows(
+    accumulator_block<S, R>& acc, std::array<simd_batch, S>& lane_sums) noexcept {
     constexpr std::size_t tail = N - (R - 1) * simd_width;
-    if constexpr (tail != simd_width)
-        row[R - 1] = xsimd::select(xfuse::detail::first_lanes(tail), row[R - 1],
-                                   simd_batch(-std::numeric_limits<float>::infinity()));
-    simd_batch lanes_max = row[0];
-    for (std::size_t j = 1; j < R; ++j)
-        lanes_max = xsimd::max(lanes_max, row[j]);
-    const simd_batch row_max(xfuse::detail::horizontal_max(lanes_max));
-    simd_batch lanes_sum(0.0f);
-    for (std::size_t j = 0; j < R; ++j) {
-        row[j] = xfuse::detail::exp_nonpositive(row[j] - row_max);
-        lanes_sum += row[j];
+    std::array<simd_batch, S> row_max;
+    for (std::size_t s = 0; s < S; ++s) {
+        if constexpr (tail != simd_width)
+            acc[s][R - 1] = xsimd::select(xfuse::detail::first_lanes(tail), acc[s][R - 1],
+                                          simd_batch(-std::numeric_limits<float>::infinity()));
+        simd_batch lanes_max = acc[s][0];
+        for (std::size_t j = 1; j < R; ++j)
+            lanes_max = xsimd::max(lanes_max, acc[s][j]);
+        row_max[s] = simd_batch(xfuse::detail::horizontal_max(lanes_max));
+        lane_sums[s] = simd_batch(0.0f);
     }
-    return xsimd::hadd(lanes_sum);
+    for (std::size_t j = 0; j < R; ++j)
+        for (std::size_t s = 0; s < S; ++s) {
+            acc[s][j] = xfuse::detail::exp_nonpositive(acc[s][j] - row_max[s]);
+            lane_sums[s] += acc[s][j];
+        }
 }
 
 // Runs `rows` rows through blocks of S rows (the remainder one row at a time), handing each
@@ -196,8 +202,10 @@ void dense_activation_rows(const float* kernel, const float* bias, const float* 
             kernel, bias, x, x_stride, rows,
             [&]<std::size_t S, std::size_t R>(accumulator_block<S, R>& acc, std::size_t row,
                                               std::size_t) {
+                std::array<simd_batch, S> lane_sums;
+                exponentiate_softmax_rows<Out>(acc, lane_sums);
                 for (std::size_t s = 0; s < S; ++s) {
-                    const simd_batch inverse_sum(1.0f / exponentiate_softmax_row<Out>(acc[s]));
+                    const simd_batch inverse_sum(1.0f / xsimd::hadd(lane_sums[s]));
                     for (std::size_t j = 0; j < R; ++j)
                         (acc[s][j] * inverse_sum)
                             .store_aligned(y + (row + s) * y_stride + j * simd_width);
