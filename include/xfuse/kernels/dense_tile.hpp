@@ -128,7 +128,7 @@ template <std::size_t N, std::size_t S, std::size_t R>
     }
     for (std::size_t j = 0; j < R; ++j)
         for (std::size_t s = 0; s < S; ++s) {
-            acc[s][j] = xfuse::detail::exp_nonpositive(acc[s][j] - row_max[s]);
+            acc[s][j] = xfuse::detail::softmax_exp(acc[s][j] - row_max[s]);
             lane_sums[s] += acc[s][j];
         }
 }
