@@ -122,6 +122,8 @@ BOOST_AUTO_TEST_CASE(seed_model_fuses_attention_and_concatenation) {
     static_assert(!layout.store_weights[5]);  // nothing reads them but the Dot
     static_assert(layout.kind[6] == step_kind::absorbed);
     static_assert(layout.kind[7] == step_kind::dense);
+    // Both inputs are read only by Dense steps: from the caller's rows, not copied.
+    static_assert(layout.read_in_place[0] && layout.read_in_place[2]);
 
     // The notebook's second model ends at the weights: a register-blocked Dense whose softmax
     // runs in registers.
@@ -144,6 +146,16 @@ BOOST_AUTO_TEST_CASE(fusion_declines_what_it_cannot_do_in_place) {
     auto joined = xf::Concatenate{}(hidden, other);
     auto model = xf::Model{xf::inputs(input), joined, hidden};
     static_assert(layout_of(model).kind[3] == step_kind::plain);
+    static_assert(layout_of(model).read_in_place[0]);  // two Dense steps read it
+    // An input that anything but a Dense step reads (a Concatenate; the attention, whose Dot
+    // reads whole registers of x) gets its padded copy.
+    auto with_input = xf::Model{xf::inputs(input), xf::Concatenate{}(input, hidden)};
+    static_assert(!layout_of(with_input).read_in_place[0]);
+    auto features = xf::Input<32>{};
+    auto pooled = xf::Dot<1>{}(features, xf::Dense<32, xf::softmax>{}(features));
+    auto attention_on_input = xf::Model{xf::inputs(features), pooled};
+    static_assert(layout_of(attention_on_input).kind[1] == step_kind::attention);
+    static_assert(!layout_of(attention_on_input).read_in_place[0]);
     // Rows wider than the registers: the softmax Dense is stored, the Dot runs on its own.
     auto wide = attention_model<200, 200>();
     static_assert(layout_of(wide).kind[5] == step_kind::dense);

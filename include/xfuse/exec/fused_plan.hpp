@@ -32,10 +32,17 @@ struct fused_plan {
         return layout_plan::template buffer<Node>(scratch, samples);
     }
 
+    // Inputs that only Dense steps read (fusion_rules.hpp, "in place") may be passed as
+    // `sources[node]`: `samples` rows of the input's logical width, contiguous, not copied into
+    // scratch. An input left null is read from its buffer, as every input of forward_plan is.
+    using input_sources = std::array<const float*, Graph::node_count>;
+    template <class Node>
+    static constexpr bool reads_in_place = layout.read_in_place[Graph::template node_index<Node>];
+
     static void run(const std::array<float*, Graph::layer_count>& params, float* scratch,
-                    std::size_t samples) noexcept {
+                    std::size_t samples, const input_sources& sources = {}) noexcept {
         [&]<std::size_t... N>(std::index_sequence<N...>) {
-            (run_node<N>(params, scratch, samples), ...);
+            (run_node<N>(params, scratch, samples, sources), ...);
         }
         (std::make_index_sequence<Graph::node_count>{});
     }
@@ -54,7 +61,7 @@ struct fused_plan {
 
     template <std::size_t N>
     static void run_node(const std::array<float*, Graph::layer_count>& params, float* scratch,
-                         std::size_t samples) noexcept {
+                         std::size_t samples, const input_sources& sources) noexcept {
         using node = node_t<N>;
         constexpr detail::step_kind kind = layout.kind[N];
         if constexpr (kind == detail::step_kind::plain) {
@@ -68,13 +75,17 @@ struct fused_plan {
             constexpr std::size_t units = layer::units;
             const float* kernel = params[Graph::template layer_index<layer>];
             const float* bias = layer::use_bias ? kernel + in * padded(units) : nullptr;
-            constexpr std::size_t x_stride = row_stride<Graph::template node_index<input>>;
-            const float* x = values<Graph::template node_index<input>>(scratch, samples);
+            constexpr std::size_t x_node = Graph::template node_index<input>;
             const std::size_t rows = samples * in_shape::rows;
             if constexpr (kind == detail::step_kind::dense) {
+                const bool in_place = layout.read_in_place[x_node] && sources[x_node];
                 kernels::dense_activation_rows<in, units, typename layer::activation_type>(
-                    kernel, bias, x, x_stride, values<N>(scratch, samples), row_stride<N>, rows);
+                    kernel, bias, in_place ? sources[x_node] : values<x_node>(scratch, samples),
+                    in_place ? in : row_stride<x_node>, values<N>(scratch, samples), row_stride<N>,
+                    rows);
             } else {
+                constexpr std::size_t x_stride = row_stride<x_node>;
+                const float* x = values<x_node>(scratch, samples);
                 constexpr std::size_t dot = layout.pooled[N];
                 kernels::attention_pooling_rows<units, layout.store_weights[N]>(
                     kernel, bias, x, x_stride, values<N>(scratch, samples), row_stride<N>,

@@ -39,9 +39,15 @@ struct forward_plan {
         return scratch + samples * offsets[Graph::template node_index<Node>];
     }
 
+    // Per node, where an input is read when not from its buffer (fused_plan::reads_in_place);
+    // this plan reads every input from its buffer.
+    using input_sources = std::array<const float*, node_count>;
+    template <class Node>
+    static constexpr bool reads_in_place = false;
+
     // Computes every node that is not an input, in topological order.
     static void run(const std::array<float*, Graph::layer_count>& params, float* scratch,
-                    std::size_t samples) noexcept {
+                    std::size_t samples, const input_sources& = {}) noexcept {
         [&]<class... N>(type_list<N...>) {
             (
                 [&] {

@@ -248,14 +248,13 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
         const auto run_tiles = [&](float* scratch) {
             for (std::size_t first = 0; first < samples; first += tile) {
                 const std::size_t count = std::min(tile, samples - first);
-                [&]<std::size_t... I>(std::index_sequence<I...>) {
-                    (detail::pad_samples<typename Inputs::shape_type>(
-                         std::get<I>(sources).data() + first * Inputs::shape_type::size, count,
-                         run_plan::template buffer<Inputs>(scratch, count)),
-                     ...);
+                const auto in_place = [&]<std::size_t... I>(std::index_sequence<I...>) {
+                    return stage_inputs<run_plan>(
+                        scratch, count,
+                        std::get<I>(sources).data() + first * Inputs::shape_type::size...);
                 }
                 (std::index_sequence_for<Inputs...>{});
-                run_plan::run(params_, scratch, count);
+                run_plan::run(params_, scratch, count, in_place);
                 store_outputs<run_plan>(results, scratch, first, count,
                                         std::index_sequence_for<Outputs...>{});
             }
@@ -284,10 +283,8 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
                       "xt::xshape<...>> per input, of that input's shape (predict takes batches)");
         using run_plan = plan_for<Fusion>;
         alignas(buffer_alignment) std::array<float, run_plan::sample_storage> scratch;
-        (detail::pad_samples<typename Inputs::shape_type>(
-             samples.data(), 1, run_plan::template buffer<Inputs>(scratch.data(), 1)),
-         ...);
-        run_plan::run(params_, scratch.data(), 1);
+        run_plan::run(params_, scratch.data(), 1,
+                      stage_inputs<run_plan>(scratch.data(), 1, samples.data()...));
         auto results = std::tuple<detail::fixed_sample_t<typename Outputs::shape_type>...>{};
         [&]<std::size_t... O>(std::index_sequence<O...>) {
             (detail::unpad_samples<typename Outputs::shape_type>(
@@ -321,6 +318,25 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
 
     template <class Fusion>
     using plan_for = execution_plan_t<graph_type, Fusion>;
+
+    // Makes each input's `count` samples (contiguous, from `rows`) available to the plan: read
+    // where they are if the plan can (Plan::reads_in_place), else copied into padded rows of its
+    // scratch buffer.
+    template <class Plan, class... Rows>
+    static typename Plan::input_sources stage_inputs(float* scratch, std::size_t count,
+                                                     const Rows*... rows) noexcept {
+        typename Plan::input_sources in_place{};
+        (
+            [&] {
+                if constexpr (Plan::template reads_in_place<Inputs>)
+                    in_place[graph_type::template node_index<Inputs>] = rows;
+                else
+                    detail::pad_samples<typename Inputs::shape_type>(
+                        rows, count, Plan::template buffer<Inputs>(scratch, count));
+            }(),
+            ...);
+        return in_place;
+    }
 
     // Samples per pass through the graph: enough to amortise the kernel calls, few enough that
     // the tile's scratch fits in L2 and on the stack (predict allocates only its result). A
