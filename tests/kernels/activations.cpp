@@ -13,6 +13,7 @@
 #include <ratio>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 // Every activation is compared with a double-precision reference written here with std::
@@ -303,90 +304,76 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(softmax)
 
-// The softmax's own exp (kernels' detail::exp_nonpositive) against std::exp in double, on a
-// dense sweep of [-110, 0] and its edges: relative error within 3 ulp where exp(x) is a normal
-// float, absolute error below the smallest normal float beneath that (AVX-512 gives subnormals,
-// xsimd's exp elsewhere flushes them to 0), exactly 0 for -inf and
-// exactly 1 at 0 (a row's max maps to exp(0), and a one-element softmax must give 1).
-BOOST_AUTO_TEST_CASE(exp_of_nonpositive_values_matches_std_exp) {
-    std::vector<float> inputs{0.0f,         -0.0f,        -std::numeric_limits<float>::denorm_min(),
-                              -1e-30f,      -1e-7f,       -0.34657359f,
-                              -0.34657361f, -0.69314718f, -87.33654f,
-                              -87.33655f,   -103.0f,      -104.0f,
-                              -105.0f,      -1000.0f,     -plus_infinity};
+// Runs `exp` (a SIMD exp for arguments <= 0) on `specials` and a dense sweep of [-110, 0], and
+// checks it against std::exp in double: relative error within relative_bound(x) where exp(x) is
+// a normal float, absolute error below the smallest normal float beneath that (AVX-512 gives
+// subnormals, xsimd's exp elsewhere flushes them to 0). Returns the results for `specials`
+// and the worst relative error for x in [-2, 0] (a softmax's weights near the row's largest).
+template <class Exp, class Bound>
+std::pair<std::vector<float>, double> check_exp(std::vector<float> specials, Exp exp,
+                                                Bound relative_bound) {
+    std::vector<float> inputs = specials;
     for (int i = 0; i <= 220000; ++i)
         inputs.push_back(-110.0f * static_cast<float>(i) / 220000.0f);
     while (inputs.size() % xf::simd_width != 0)
         inputs.push_back(-1.0f);
     aligned_buffer values(inputs.begin(), inputs.end());
     for (std::size_t i = 0; i < values.size(); i += xf::simd_width)
-        xf::detail::exp_nonpositive(xf::simd_batch::load_aligned(values.data() + i))
-            .store_aligned(values.data() + i);
-    const double smallest_normal = std::numeric_limits<float>::min();
-    double worst_relative = 0.0;
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-        const double expected = std::exp(static_cast<double>(inputs[i]));
-        const double got = values[i];
-        if (expected >= smallest_normal) {
-            const double relative = std::abs(got - expected) / expected;
-            worst_relative = std::max(worst_relative, relative);
-            BOOST_TEST(relative <= 3.6e-7, "exp(" << std::setprecision(9) << inputs[i]
-                                                  << ") = " << got << ", expected " << expected);
-        } else {
-            BOOST_TEST(got >= 0.0);
-            BOOST_TEST(std::abs(got - expected) <= smallest_normal,
-                       "exp(" << std::setprecision(9) << inputs[i] << ") = " << got);
-        }
-    }
-    BOOST_TEST_MESSAGE("exp_nonpositive: worst relative error " << worst_relative);
-    BOOST_TEST(values[0] == 1.0f);
-    BOOST_TEST(values[1] == 1.0f);
-    BOOST_TEST(values[14] == 0.0f);  // -inf: a padding lane of a softmax row
-    BOOST_TEST(values[13] == 0.0f);  // -1000
-}
-
-// The softmax's exp of d = logit - row max (kernels' detail::softmax_exp) against std::exp in
-// double on a dense sweep of [-110, 0]: relative error within 1.2e-7 + 8e-8 |d| where exp(d) is
-// a normal float (its reduction rounds d log2(e), so the error grows with |d|; the weights that
-// matter, near the row's max, get about 1e-7), within the smallest normal float below that,
-// exactly 1 at 0 and exactly 0 far below and at -inf (a padding lane).
-BOOST_AUTO_TEST_CASE(softmax_exp_matches_std_exp) {
-    std::vector<float> inputs{0.0f,         -0.0f,    -1e-30f, -1e-7f,  -0.34657359f,
-                              -0.34657361f, -1.0f,    -2.0f,   -87.33f, -103.0f,
-                              -150.0f,      -1000.0f, -1e30f,  -3e38f,  -plus_infinity};
-    for (int i = 0; i <= 220000; ++i)
-        inputs.push_back(-110.0f * static_cast<float>(i) / 220000.0f);
-    while (inputs.size() % xf::simd_width != 0)
-        inputs.push_back(-1.0f);
-    aligned_buffer values(inputs.begin(), inputs.end());
-    for (std::size_t i = 0; i < values.size(); i += xf::simd_width)
-        xf::detail::softmax_exp(xf::simd_batch::load_aligned(values.data() + i))
-            .store_aligned(values.data() + i);
+        exp(xf::simd_batch::load_aligned(values.data() + i)).store_aligned(values.data() + i);
     const double smallest_normal = std::numeric_limits<float>::min();
     double worst_near_max = 0.0;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
-        const double d = inputs[i];
-        const double expected = std::exp(d);
+        const double x = inputs[i];
+        const double expected = std::exp(x);
         const double got = values[i];
         if (expected >= smallest_normal) {
             const double relative = std::abs(got - expected) / expected;
-            if (d >= -2.0)
+            if (x >= -2.0)
                 worst_near_max = std::max(worst_near_max, relative);
-            BOOST_TEST(
-                relative <= 1.2e-7 + 8e-8 * std::abs(d),
-                "exp(" << std::setprecision(9) << d << ") = " << got << ", expected " << expected);
+            BOOST_TEST(relative <= relative_bound(x), "exp(" << std::setprecision(9) << x << ") = "
+                                                             << got << ", expected " << expected);
         } else {
             BOOST_TEST(got >= 0.0);
             BOOST_TEST(std::abs(got - expected) <= smallest_normal,
-                       "exp(" << std::setprecision(9) << d << ") = " << got);
+                       "exp(" << std::setprecision(9) << x << ") = " << got);
         }
     }
-    BOOST_TEST_MESSAGE("softmax_exp: worst relative error on [-2, 0] " << worst_near_max);
-    BOOST_TEST(worst_near_max <= 2.4e-7);
+    return {std::vector<float>(values.begin(), values.begin() + specials.size()), worst_near_max};
+}
+
+// exp_nonpositive (the sigmoid's and the losses' exp): relative error within 3 ulp everywhere,
+// exactly 0 for -inf and exactly 1 at 0.
+BOOST_AUTO_TEST_CASE(exp_of_nonpositive_values_matches_std_exp) {
+    const auto [values, worst] = check_exp(
+        {0.0f, -0.0f, -std::numeric_limits<float>::denorm_min(), -1e-30f, -1e-7f, -0.34657359f,
+         -0.34657361f, -0.69314718f, -87.33654f, -87.33655f, -103.0f, -104.0f, -105.0f, -1000.0f,
+         -plus_infinity},
+        [](const xf::simd_batch& x) { return xf::detail::exp_nonpositive(x); },
+        [](double) { return 3.6e-7; });
+    BOOST_TEST_MESSAGE("exp_nonpositive: worst relative error on [-2, 0] " << worst);
     BOOST_TEST(values[0] == 1.0f);
     BOOST_TEST(values[1] == 1.0f);
-    for (std::size_t i = 10; i < 15; ++i)
-        BOOST_TEST(values[i] == 0.0f, "exp(" << inputs[i] << ") = " << values[i]);
+    BOOST_TEST(values[14] == 0.0f);  // -inf
+    BOOST_TEST(values[13] == 0.0f);  // -1000
+}
+
+// The softmax's exp of d = logit - row max (detail::softmax_exp): relative error within
+// 1.2e-7 + 8e-8 |d| (its reduction rounds d log2(e), so the error grows with |d|; the weights
+// that matter, near the row's max, get about 1.5e-7), exactly 1 at 0 (a row's max maps to
+// exp(0), and a one-element softmax must give 1) and exactly 0 far below and at -inf (a padding
+// lane of a softmax row).
+BOOST_AUTO_TEST_CASE(softmax_exp_matches_std_exp) {
+    const auto [values, worst] = check_exp(
+        {0.0f, -0.0f, -1e-30f, -1e-7f, -0.34657359f, -0.34657361f, -1.0f, -2.0f, -87.33f, -103.0f,
+         -150.0f, -1000.0f, -1e30f, -3e38f, -plus_infinity},
+        [](const xf::simd_batch& d) { return xf::detail::softmax_exp(d); },
+        [](double d) { return 1.2e-7 + 8e-8 * std::abs(d); });
+    BOOST_TEST_MESSAGE("softmax_exp: worst relative error on [-2, 0] " << worst);
+    BOOST_TEST(worst <= 2.4e-7);
+    BOOST_TEST(values[0] == 1.0f);
+    BOOST_TEST(values[1] == 1.0f);
+    for (std::size_t i = 10; i < values.size(); ++i)
+        BOOST_TEST(values[i] == 0.0f, "special input " << i << " gave " << values[i]);
 }
 
 BOOST_AUTO_TEST_CASE(matches_reference_and_sums_to_one) {
