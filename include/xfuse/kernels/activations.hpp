@@ -116,21 +116,20 @@ inline simd_batch exp_nonpositive(const simd_batch& x) noexcept {
 #endif
 }
 
-// exp(d) for d = x - m <= 0, x a softmax logit and m its row's max. On AVX-512: 2^t with
-// t = max(d log2(e), -200), split as 2^n 2^f (n = round(t), f = t - n in [-1/2, 1/2]): a
-// degree-6 minimax polynomial for 2^f (8e-8 relative in float) and scalef for 2^n, which also
-// underflows to exactly 0. 11 instructions per register against exp_nonpositive's 14: the exps
-// are most of the fused attention's epilogue. Rounding t to float costs accuracy where |d| is
-// large: relative error within 1.2e-7 + 8e-8 |d| (tests/kernels/activations.cpp), 1.5e-7 for
-// the weights within exp(-2) of the row's largest; exp_nonpositive's exact reduction keeps 1e-7
+// exp(d) for d = x - m <= 0, x a softmax logit and m its row's max. On AVX-512 (with DQ's
+// vreduceps): 2^t with t = d log2(e), split as 2^n 2^f, n = round(t) (vrndscaleps) and
+// f = t - n in [-1/2, 1/2] (vreduceps, which also maps -inf to 0): a degree-6 minimax polynomial
+// for 2^f (8e-8 relative in float) and scalef for 2^n, which underflows to exactly 0 and maps
+// n = -inf to 0. 10 instructions per register against exp_nonpositive's 14: the exps are most
+// of the fused attention's epilogue. Rounding t to float costs accuracy where |d| is large:
+// relative error within 1.2e-7 + 8e-8 |d| (tests/kernels/activations.cpp), 1.5e-7 for the
+// weights within exp(-2) of the row's largest; exp_nonpositive's exact reduction keeps 1e-7
 // everywhere. exp(0) is exactly 1 and exp(-inf) exactly 0. Elsewhere, exp_nonpositive.
 inline simd_batch softmax_exp(const simd_batch& d) noexcept {
-#if XSIMD_WITH_AVX512F
-    // 2^-200 rounds to 0; the clamp also keeps -inf (a padding lane) and the product's
-    // overflow (d below -2.4e38) out of the reduction.
-    const simd_batch t = xsimd::max(d * simd_batch(1.44269504088896341f), simd_batch(-200.0f));
-    const simd_batch n = xsimd::nearbyint(t);
-    const simd_batch f = t - n;
+#if XSIMD_WITH_AVX512DQ
+    const simd_batch t = d * simd_batch(1.44269504088896341f);
+    const simd_batch n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT);
+    const simd_batch f = _mm512_reduce_ps(t, _MM_FROUND_TO_NEAREST_INT);
     simd_batch p(1.5345811e-4f);
     p = xsimd::fma(p, f, simd_batch(1.3399931e-3f));
     p = xsimd::fma(p, f, simd_batch(9.618489e-3f));
