@@ -105,13 +105,11 @@ inline constexpr std::size_t feature_split = In >= 32 ? In / 2 : In;
 // FMAs (4 cycles each): the 96-wide attention's 96 steps were 384 cycles of latency for 288 of
 // FMA throughput; in two halves side by side they are 192. Blocks of several rows have chains
 // enough and run the halves one after the other (R more adds per row).
-//
-// Not inlined on purpose: the epilogues' constants (exp's polynomial, masks) would otherwise
-// stay live across this loop and push the accumulators out of registers.
 template <std::size_t In, std::size_t S, std::size_t R>
-[[gnu::noinline]] void accumulate_block(const float* kernel, std::size_t kernel_stride,
-                                        const float* bias, const float* x, std::size_t x_stride,
-                                        accumulator_block<S, R>& result) noexcept {
+[[gnu::always_inline]] inline void accumulate_rows(const float* kernel, std::size_t kernel_stride,
+                                                   const float* bias, const float* x,
+                                                   std::size_t x_stride,
+                                                   accumulator_block<S, R>& result) noexcept {
     constexpr std::size_t split = feature_split<In>;
     accumulator_block<S, R> acc;
     for (std::size_t j = 0; j < R; ++j) {
@@ -161,7 +159,25 @@ template <std::size_t In, std::size_t S, std::size_t R>
             result[s][j] = acc[s][j];
 }
 
+// accumulate_rows as a call of its own, for epilogues with constants (exp's polynomial, masks):
+// inlined, those would stay live across the loop and push the accumulators out of registers.
+// The accumulators then go through memory once (S * R stores and loads per block).
+template <std::size_t In, std::size_t S, std::size_t R>
+[[gnu::noinline]] void accumulate_block(const float* kernel, std::size_t kernel_stride,
+                                        const float* bias, const float* x, std::size_t x_stride,
+                                        accumulator_block<S, R>& result) noexcept {
+    accumulate_rows<In, S, R>(kernel, kernel_stride, bias, x, x_stride, result);
+}
+
 }  // namespace detail
+
+// Activations whose epilogue needs no constant register (relu's 0 is a register zeroed in
+// place): their product is inlined into the loop over blocks, so the accumulators never leave
+// the registers. The seed model's feature layers (10 -> 32 and 20 -> 64, relu, 48 rows hot in
+// L1) went from 74 and 77 % of the FMA bound to 90 % (same run).
+template <class Activation>
+inline constexpr bool epilogue_without_constants =
+    std::is_same_v<Activation, linear_t> || std::is_same_v<Activation, relu_t>;
 
 // The S softmax rows of N values of a block held in registers: each register becomes
 // exp(value - row max), padding lanes 0 (they are masked to -inf first, so they never reach the
@@ -191,23 +207,25 @@ template <std::size_t N, std::size_t S, std::size_t R>
         }
 }
 
-// Runs `rows` rows through blocks of S rows (the remainder one row at a time), handing each
-// block to `epilogue(acc, first_row, column)` with `column` the block's first output float.
-// The kernel is (In, padded(Out)) and the bias padded(Out) (or null).
 namespace detail {
 
-template <std::size_t In, std::size_t Out, std::size_t S, std::size_t R, class Epilogue>
+template <std::size_t In, std::size_t Out, std::size_t S, std::size_t R, bool InlineProduct,
+          class Epilogue>
 [[gnu::always_inline]] inline void dense_block(const float* kernel, const float* bias,
                                                const float* x, std::size_t x_stride,
                                                std::size_t row, std::size_t column,
                                                Epilogue& epilogue) {
     accumulator_block<S, R> acc;
-    accumulate_block<In, S, R>(kernel + column, padded(Out), bias ? bias + column : nullptr,
-                               x + row * x_stride, x_stride, acc);
+    if constexpr (InlineProduct)
+        accumulate_rows<In, S, R>(kernel + column, padded(Out), bias ? bias + column : nullptr,
+                                  x + row * x_stride, x_stride, acc);
+    else
+        accumulate_block<In, S, R>(kernel + column, padded(Out), bias ? bias + column : nullptr,
+                                   x + row * x_stride, x_stride, acc);
     epilogue(acc, row, column);
 }
 
-template <std::size_t In, std::size_t Out, std::size_t S, class Epilogue>
+template <std::size_t In, std::size_t Out, std::size_t S, bool InlineProduct, class Epilogue>
 [[gnu::always_inline]] inline void dense_row_block(const float* kernel, const float* bias,
                                                    const float* x, std::size_t x_stride,
                                                    std::size_t row, Epilogue& epilogue) {
@@ -215,28 +233,32 @@ template <std::size_t In, std::size_t Out, std::size_t S, class Epilogue>
     constexpr std::size_t full_blocks = blocking::row_registers / blocking::registers;
     constexpr std::size_t rest = blocking::row_registers % blocking::registers;
     for (std::size_t b = 0; b < full_blocks; ++b)
-        dense_block<In, Out, S, blocking::registers>(
+        dense_block<In, Out, S, blocking::registers, InlineProduct>(
             kernel, bias, x, x_stride, row, b * blocking::registers * simd_width, epilogue);
     if constexpr (rest != 0)
-        dense_block<In, Out, S, rest>(kernel, bias, x, x_stride, row,
-                                      full_blocks * blocking::registers * simd_width, epilogue);
+        dense_block<In, Out, S, rest, InlineProduct>(kernel, bias, x, x_stride, row,
+                                                     full_blocks * blocking::registers * simd_width,
+                                                     epilogue);
 }
 
 }  // namespace detail
 
 // Runs `rows` rows through blocks of S rows (the remainder one row at a time), handing each
 // block to `epilogue(acc, first_row, column)` with `column` the block's first output float.
-// The kernel is (In, padded(Out)) and the bias padded(Out) (or null).
-template <std::size_t In, std::size_t Out, class Epilogue>
+// The kernel is (In, padded(Out)) and the bias padded(Out) (or null). InlineProduct: the
+// epilogue has no constants (epilogue_without_constants), so the product may be inlined.
+template <std::size_t In, std::size_t Out, bool InlineProduct = false, class Epilogue>
 [[gnu::always_inline]] inline void for_each_dense_block(const float* kernel, const float* bias,
                                                         const float* x, std::size_t x_stride,
                                                         std::size_t rows, Epilogue&& epilogue) {
     constexpr std::size_t block_rows = dense_blocking<Out>::rows;
     const std::size_t blocked = rows / block_rows * block_rows;
     for (std::size_t row = 0; row < blocked; row += block_rows)
-        detail::dense_row_block<In, Out, block_rows>(kernel, bias, x, x_stride, row, epilogue);
+        detail::dense_row_block<In, Out, block_rows, InlineProduct>(kernel, bias, x, x_stride, row,
+                                                                    epilogue);
     for (std::size_t row = blocked; row < rows; ++row)
-        detail::dense_row_block<In, Out, 1>(kernel, bias, x, x_stride, row, epilogue);
+        detail::dense_row_block<In, Out, 1, InlineProduct>(kernel, bias, x, x_stride, row,
+                                                           epilogue);
 }
 
 // Dense with its activation applied in registers, stored once. Rows of x are x_stride floats
@@ -246,7 +268,7 @@ void dense_activation_rows(const float* kernel, const float* bias, const float* 
                            std::size_t x_stride, float* y, std::size_t y_stride,
                            std::size_t rows) noexcept {
     if constexpr (ElementwiseActivation<Activation>) {
-        for_each_dense_block<In, Out>(
+        for_each_dense_block<In, Out, epilogue_without_constants<Activation>>(
             kernel, bias, x, x_stride, rows,
             [&]<std::size_t S, std::size_t R>(accumulator_block<S, R>& acc, std::size_t row,
                                               std::size_t column) {
