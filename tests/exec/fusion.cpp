@@ -87,8 +87,8 @@ void check_dense_activation() {
 }
 
 // Every width around the SIMD width for the two kinds of activation (element-wise, row-wise);
-// the others at three widths (a partial register, one and a bit, two and a bit), which keeps
-// this file's compile time (several seconds per model type) in bounds.
+// the others at four widths (one unit, a partial register, one and a bit, two and a bit), which
+// keeps this file's compile time (several seconds per model type) in bounds.
 template <auto Activation>
 void check_dense_widths() {
     check_dense_activation<1, Activation>();
@@ -100,6 +100,7 @@ void check_dense_widths() {
 }
 template <auto Activation>
 void check_some_dense_widths() {
+    check_dense_activation<1, Activation>();  // one unit: rows packed into one register
     check_dense_activation<7, Activation>();
     check_dense_activation<17, Activation>();
     check_dense_activation<33, Activation>();

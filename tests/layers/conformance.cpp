@@ -102,6 +102,10 @@ void relu_rows(std::vector<double>& row) {
     for (double& v : row)
         v = std::max(v, 0.0);
 }
+void sigmoid_rows(std::vector<double>& row) {
+    for (double& v : row)
+        v = 1.0 / (1.0 + std::exp(-v));
+}
 
 }  // namespace
 
@@ -123,6 +127,14 @@ BOOST_AUTO_TEST_CASE(dense_at_sizes_around_the_simd_width) {
             check(softmax_model, [&](const darray& x) {
                 return dense_reference(x, ws[0], &ws[1], reference::softmax_row);
             });
+
+            // Sigmoid: one unit takes the packed path (kernels::packs_single_unit).
+            auto sigmoid_model =
+                xf::Model{xf::inputs(input), xt_::Dense<struct d4, Out, xf::sigmoid>{}(input)};
+            randomize_weights(sigmoid_model, In + 2 * Out);
+            const auto wg = sigmoid_model.get_weights();
+            check(sigmoid_model,
+                  [&](const darray& x) { return dense_reference(x, wg[0], &wg[1], sigmoid_rows); });
 
             auto no_bias = xf::Model{xf::inputs(input),
                                      xt_::Dense<struct d3, Out, xf::linear, "", false>{}(input)};
