@@ -93,6 +93,14 @@ template <std::size_t S, std::size_t R>
     }
 }
 
+#if XSIMD_WITH_AVX512F
+// vpermps: lane `lane` of `values` in every lane. Zero-masked with every lane kept: g++ 12 warns
+// that the plain intrinsic's undefined source register is used uninitialised.
+[[gnu::always_inline]] inline __m512 lane_in_every_lane(__m512i lane, __m512 values) noexcept {
+    return _mm512_maskz_permutexvar_ps(__mmask16(0xFFFF), lane, values);
+}
+#endif
+
 // Where the input features split into two sums (see accumulate_block), or In for no split.
 template <std::size_t In>
 inline constexpr std::size_t feature_split = In >= 32 ? In / 2 : In;
@@ -123,8 +131,10 @@ template <std::size_t In, std::size_t S, std::size_t R>
     } else {
         accumulator_block<S, R> second{};
         if constexpr (2 * S * R + 2 * R + 2 <= simd_registers) {
-            // Both halves side by side: steps k and split + k together.
-            for (std::size_t k = 0; k < split; ++k) {
+            // Both halves side by side: steps k and split + k together, with x[s, k] and
+            // x[s, split + k] in every lane of xs[s] and xs_second[s].
+            const auto step = [&](std::size_t k, const std::array<simd_batch, S>& xs,
+                                  const std::array<simd_batch, S>& xs_second) {
                 const float* w = kernel + k * kernel_stride;
                 const float* w_second = w + split * kernel_stride;
                 std::array<simd_batch, R> weights, weights_second;
@@ -134,14 +144,39 @@ template <std::size_t In, std::size_t S, std::size_t R>
                     pin_in_register(weights[j]);
                     pin_in_register(weights_second[j]);
                 }
-                for (std::size_t s = 0; s < S; ++s) {
-                    const simd_batch xs(x[s * x_stride + k]);
-                    const simd_batch xs_second(x[s * x_stride + split + k]);
+                for (std::size_t s = 0; s < S; ++s)
                     for (std::size_t j = 0; j < R; ++j) {
-                        acc[s][j] = xsimd::fma(xs, weights[j], acc[s][j]);
-                        second[s][j] = xsimd::fma(xs_second, weights_second[j], second[s][j]);
+                        acc[s][j] = xsimd::fma(xs[s], weights[j], acc[s][j]);
+                        second[s][j] = xsimd::fma(xs_second[s], weights_second[j], second[s][j]);
                     }
+            };
+            std::size_t k = 0;
+#if XSIMD_WITH_AVX512F
+            if constexpr (S == 1) {
+                // A lone row is bound by loads (2 R weight registers and 2 broadcasts per
+                // step): its inputs are loaded 16 at a time and broadcast from the register.
+                __m512i lane = _mm512_setzero_si512();
+                const __m512i one = _mm512_set1_epi32(1);
+                for (; k + simd_width <= split; k += simd_width) {
+                    const __m512 block = _mm512_loadu_ps(x + k);
+                    const __m512 block_second = _mm512_loadu_ps(x + split + k);
+                    for (std::size_t i = 0; i < simd_width; ++i) {
+                        step(k + i, {simd_batch(lane_in_every_lane(lane, block))},
+                             {simd_batch(lane_in_every_lane(lane, block_second))});
+                        lane = _mm512_add_epi32(lane, one);
+                        asm("" : "+v"(lane));  // kept a register, not 16 constants from memory
+                    }
+                    lane = _mm512_setzero_si512();
                 }
+            }
+#endif
+            for (; k < split; ++k) {
+                std::array<simd_batch, S> xs, xs_second;
+                for (std::size_t s = 0; s < S; ++s) {
+                    xs[s] = simd_batch(x[s * x_stride + k]);
+                    xs_second[s] = simd_batch(x[s * x_stride + split + k]);
+                }
+                step(k, xs, xs_second);
             }
             // An odd In leaves the second half one step longer.
             accumulate_features<S, R>(kernel, kernel_stride, x, x_stride, 2 * split, In, second);
