@@ -90,6 +90,17 @@ inline float horizontal_max(const simd_batch& lanes) noexcept {
 #endif
 }
 
+// The polynomial with these coefficients, highest degree first, at x: Horner's scheme, one FMA
+// per coefficient after the first.
+template <std::size_t N>
+[[gnu::always_inline]] inline simd_batch horner(const simd_batch& x,
+                                                const float (&highest_first)[N]) noexcept {
+    simd_batch p(highest_first[0]);
+    for (std::size_t i = 1; i < N; ++i)
+        p = xsimd::fma(p, x, simd_batch(highest_first[i]));
+    return p;
+}
+
 // exp(x) for x <= 0, where -inf gives exactly 0: what a softmax needs once the row max is
 // subtracted. xsimd::exp also guards overflow (two compares and two selects) and builds 2^n from
 // its bits; with no overflow to guard, AVX-512's scalef does the scaling and the underflow to 0
@@ -103,14 +114,9 @@ inline simd_batch exp_nonpositive(const simd_batch& x) noexcept {
     // r = x - n ln 2, with ln 2 split in two so that n * 0.693359375 is exact.
     simd_batch r = xsimd::fnma(n, simd_batch(0.693359375f), clamped);
     r = xsimd::fnma(n, simd_batch(-2.12194440e-4f), r);
-    simd_batch p(1.9875691500e-4f);
-    p = xsimd::fma(p, r, simd_batch(1.3981999507e-3f));
-    p = xsimd::fma(p, r, simd_batch(8.3334519073e-3f));
-    p = xsimd::fma(p, r, simd_batch(4.1665795894e-2f));
-    p = xsimd::fma(p, r, simd_batch(1.6666665459e-1f));
-    p = xsimd::fma(p, r, simd_batch(5.0000001201e-1f));
-    p = xsimd::fma(p, r * r, r) + simd_batch(1.0f);
-    return _mm512_scalef_ps(p, n);
+    const simd_batch p = horner(r, {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                                    4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f});
+    return _mm512_scalef_ps(xsimd::fma(p, r * r, r) + simd_batch(1.0f), n);
 #else
     return xsimd::exp(x);
 #endif
@@ -130,13 +136,8 @@ inline simd_batch softmax_exp(const simd_batch& d) noexcept {
     const simd_batch t = d * simd_batch(1.44269504088896341f);
     const simd_batch n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT);
     const simd_batch f = _mm512_reduce_ps(t, _MM_FROUND_TO_NEAREST_INT);
-    simd_batch p(1.5345811e-4f);
-    p = xsimd::fma(p, f, simd_batch(1.3399931e-3f));
-    p = xsimd::fma(p, f, simd_batch(9.618489e-3f));
-    p = xsimd::fma(p, f, simd_batch(5.5503286e-2f));
-    p = xsimd::fma(p, f, simd_batch(2.4022646e-1f));
-    p = xsimd::fma(p, f, simd_batch(6.931472e-1f));
-    p = xsimd::fma(p, f, simd_batch(1.0f));
+    const simd_batch p = horner(f, {1.5345811e-4f, 1.3399931e-3f, 9.618489e-3f, 5.5503286e-2f,
+                                    2.4022646e-1f, 6.931472e-1f, 1.0f});
     return _mm512_scalef_ps(p, n);
 #else
     return exp_nonpositive(d);
@@ -147,6 +148,14 @@ inline simd_batch softmax_exp(const simd_batch& d) noexcept {
 template <class T>
 T exp_nonpositive(T x) noexcept {
     return xsimd::exp(x);
+}
+
+// sigmoid(x) from e = exp(-|x|), which never overflows: 1 / (1 + e) for x >= 0, e / (1 + e)
+// below. Binary crossentropy's logits path has e already (train/losses.hpp).
+template <class T>
+T sigmoid_from_exp(T x, T e) noexcept {
+    const T one = splat<T>(1.0);
+    return detail::select(x >= splat<T>(0.0), one, e) / (one + e);
 }
 
 // True in the first `count` lanes: all of them except in the last register of a row.
@@ -195,9 +204,7 @@ struct sigmoid_t {
     // value underflows.
     template <class T>
     static T apply(T x) noexcept {
-        const T one = detail::splat<T>(1.0);
-        const T e = detail::exp_nonpositive(-xsimd::abs(x));
-        return detail::select(x >= detail::splat<T>(0.0), one, e) / (one + e);
+        return detail::sigmoid_from_exp(x, detail::exp_nonpositive(-xsimd::abs(x)));
     }
 };
 

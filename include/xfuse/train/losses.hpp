@@ -157,7 +157,7 @@ inline double bce_logits_batch(const BinaryCrossentropy& c, const loss_batch& b,
                                std::size_t grad_stride, float scale) {
     const float smooth = c.label_smoothing;
     const simd_batch element_scale(scale / static_cast<float>(b.cols));
-    const simd_batch zero(0.0f), one(1.0f);
+    const simd_batch zero(0.0f);
     // Element k of a register is (row[k], column[k]) of the batch.
     alignas(buffer_alignment) float z[simd_width], t[simd_width], terms[simd_width];
     std::size_t row[simd_width], column[simd_width];
@@ -181,8 +181,7 @@ inline double bce_logits_batch(const BinaryCrossentropy& c, const loss_batch& b,
         for (std::size_t k = 0; k < count; ++k)
             sum += terms[k];
         if (grad) {
-            const simd_batch sigmoid = xsimd::select(zs >= zero, one, e) / (one + e);
-            ((sigmoid - ts) * element_scale).store_aligned(z);
+            ((sigmoid_from_exp(zs, e) - ts) * element_scale).store_aligned(z);
             for (std::size_t k = 0; k < count; ++k)
                 grad[row[k] * grad_stride + column[k]] = z[k];
         }
@@ -292,6 +291,24 @@ constexpr bool accepts_logits =
     std::is_same_v<Loss, BinaryCrossentropy> || std::is_same_v<Loss, CategoricalCrossentropy> ||
     std::is_same_v<Loss, SparseCategoricalCrossentropy>;
 
+// The sum over the batch's rows of row_loss, gradients (times `scale`) into the first b.cols
+// floats of each of grad's rows. Binary crossentropy on logits goes through the whole batch in
+// SIMD instead (bce_logits_batch).
+template <class Loss>
+double sum_of_row_losses(const Loss& loss, bool logits, const loss_batch& b, float* grad,
+                         std::size_t grad_stride, float scale) {
+    if constexpr (std::is_same_v<Loss, BinaryCrossentropy>) {
+        if (logits)
+            return bce_logits_batch(loss, b, grad, grad_stride, scale);
+    }
+    double sum = 0;
+    for (std::size_t r = 0; r < b.rows; ++r)
+        sum +=
+            row_loss(loss, logits, b.labels + r * b.label_stride, b.predictions + r * b.pred_stride,
+                     b.cols, grad ? grad + r * grad_stride : nullptr, scale);
+    return sum;
+}
+
 template <class Loss>
 double reduce(const Loss& loss, const loss_batch& b, loss_input input, float* grad,
               std::size_t grad_stride) {
@@ -311,20 +328,11 @@ double reduce(const Loss& loss, const loss_batch& b, loss_input input, float* gr
                                     " columns, expected " + std::to_string(expected_labels));
     if (b.rows == 0)
         return 0.0;  // Keras' divide_no_nan
-    const float scale = 1.0f / static_cast<float>(b.rows);
-    double sum = 0;
-    if constexpr (std::is_same_v<Loss, BinaryCrossentropy>) {
-        if (logits)
-            sum = bce_logits_batch(loss, b, grad, grad_stride, scale);
-    }
-    for (std::size_t r = 0; r < b.rows; ++r) {
-        float* row_grad = grad ? grad + r * grad_stride : nullptr;
-        if (!std::is_same_v<Loss, BinaryCrossentropy> || !logits)
-            sum += row_loss(loss, logits, b.labels + r * b.label_stride,
-                            b.predictions + r * b.pred_stride, b.cols, row_grad, scale);
-        if (row_grad)
-            std::fill(row_grad + b.cols, row_grad + grad_stride, 0.0f);  // padding lanes
-    }
+    const double sum =
+        sum_of_row_losses(loss, logits, b, grad, grad_stride, 1.0f / static_cast<float>(b.rows));
+    if (grad)
+        for (std::size_t r = 0; r < b.rows; ++r)  // padding lanes
+            std::fill(grad + r * grad_stride + b.cols, grad + (r + 1) * grad_stride, 0.0f);
     return sum / static_cast<double>(b.rows);
 }
 
