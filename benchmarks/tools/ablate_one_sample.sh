@@ -48,10 +48,9 @@ patch("no_softmax_dot", "attention.hpp",
       "            }\n"
       "            if constexpr (S == 0) {\n"
       "            std::array<simd_batch, S> lane_sums;\n")
-p = f"{work}/no_softmax_dot/xfuse/kernels/attention.hpp"
-s = open(p).read()
-s = s.replace("            }\n        });\n}", "            }\n            }\n        });\n}", 1)
-open(p, "w").write(s)
+# ...and the original epilogue, now under `if constexpr (S == 0)`, gets its closing brace.
+patch("no_softmax_dot", "attention.hpp",
+      "            }\n        });\n}", "            }\n            }\n        });\n}")
 # The output Dense(1, sigmoid) becomes a copy of its input.
 patch("no_output_layer", "dense_tile.hpp",
       "        detail::single_unit_rows<In, Activation>(kernel, bias, x, x_stride, y, y_stride, rows);\n",

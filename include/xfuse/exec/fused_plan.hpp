@@ -35,7 +35,7 @@ struct fused_plan {
     // Inputs that only Dense steps read (fusion_rules.hpp, "in place") may be passed as
     // `sources[node]`: `samples` rows of the input's logical width, contiguous, not copied into
     // scratch. An input left null is read from its buffer, as every input of forward_plan is.
-    using input_sources = std::array<const float*, Graph::node_count>;
+    using input_sources = typename layout_plan::input_sources;
     template <class Node>
     static constexpr bool reads_in_place = layout.read_in_place[Graph::template node_index<Node>];
 

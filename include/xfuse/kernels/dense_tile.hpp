@@ -101,7 +101,7 @@ template <std::size_t S, std::size_t R>
 }
 #endif
 
-// Where the input features split into two sums (see accumulate_block), or In for no split.
+// Where the input features split into two sums (see accumulate_rows), or In for no split.
 template <std::size_t In>
 inline constexpr std::size_t feature_split = In >= 32 ? In / 2 : In;
 
