@@ -3,7 +3,9 @@
 // Concatenate-like layers by these. A layer declares its kind by deriving from dense_kind,
 // dot_kind or concatenate_kind (the built-in layers do), which gives it a nested `layer_kind`;
 // wrappers that derive from a layer (Sequential's positions, user subclasses) inherit it, so
-// names, tags and positions never hide what a layer is.
+// names, tags and positions never hide what a layer is. The plans then compute the layer with the
+// kind's own kernels, so a subclass that changes what its base computes declares
+// `using layer_kind = void;`.
 #pragma once
 
 #include <cstddef>
