@@ -98,11 +98,8 @@ void attention_pooling_rows(const float* kernel, const float* bias, const float*
             kernel, bias, x, x_stride, rows,
             [&]<std::size_t S, std::size_t R>(accumulator_block<S, R>& acc, std::size_t row,
                                               std::size_t column) {
-                XFUSE_UNROLL
-                for (std::size_t s = 0; s < S; ++s)
-                    XFUSE_UNROLL
-                for (std::size_t j = 0; j < R; ++j)
-                    acc[s][j].store_aligned(logits + s * stride + column + j * simd_width);
+                store_block(acc, logits + column, stride,
+                            [](const simd_batch& value) { return value; });
                 if (column + R * simd_width != stride)
                     return;
                 for (std::size_t s = 0; s < S; ++s) {

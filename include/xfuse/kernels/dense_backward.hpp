@@ -52,10 +52,11 @@ inline void kernel_grad_group(const float* x, const float* dz, float* kernel_gra
     constexpr std::size_t y_stride = padded(Out);
     simd_batch d[Rows][Group];
     XFUSE_UNROLL
-    for (std::size_t r = 0; r < Rows; ++r)
+    for (std::size_t r = 0; r < Rows; ++r) {
         XFUSE_UNROLL
-    for (std::size_t g = 0; g < Group; ++g)
-        d[r][g] = simd_batch::load_aligned(dz + r * y_stride + g * simd_width);
+        for (std::size_t g = 0; g < Group; ++g)
+            d[r][g] = simd_batch::load_aligned(dz + r * y_stride + g * simd_width);
+    }
     for (std::size_t i = 0; i < In; ++i) {
         float* w = kernel_grad + i * y_stride;
         simd_batch acc[Group];
@@ -183,11 +184,12 @@ inline void input_grad_transposed(const float* kernel_t, const float* dz, float*
         [&]<std::size_t S, std::size_t R>(accumulator_block<S, R>& acc, std::size_t row,
                                           std::size_t column) {
             XFUSE_UNROLL
-            for (std::size_t s = 0; s < S; ++s)
+            for (std::size_t s = 0; s < S; ++s) {
                 XFUSE_UNROLL
-            for (std::size_t j = 0; j < R; ++j) {
-                float* dx = x_grad + (row + s) * x_stride + column + j * simd_width;
-                (simd_batch::load_aligned(dx) + acc[s][j]).store_aligned(dx);
+                for (std::size_t j = 0; j < R; ++j) {
+                    float* dx = x_grad + (row + s) * x_stride + column + j * simd_width;
+                    (simd_batch::load_aligned(dx) + acc[s][j]).store_aligned(dx);
+                }
             }
         });
 }

@@ -137,11 +137,12 @@ template <std::size_t In, std::size_t S, std::size_t R>
                     pin_in_register(weights_second[j]);
                 }
                 XFUSE_UNROLL
-                for (std::size_t s = 0; s < S; ++s)
+                for (std::size_t s = 0; s < S; ++s) {
                     XFUSE_UNROLL
-                for (std::size_t j = 0; j < R; ++j) {
-                    acc[s][j] = xsimd::fma(xs[s], weights[j], acc[s][j]);
-                    second[s][j] = xsimd::fma(xs_second[s], weights_second[j], second[s][j]);
+                    for (std::size_t j = 0; j < R; ++j) {
+                        acc[s][j] = xsimd::fma(xs[s], weights[j], acc[s][j]);
+                        second[s][j] = xsimd::fma(xs_second[s], weights_second[j], second[s][j]);
+                    }
                 }
             };
             std::size_t k = 0;
@@ -175,17 +176,19 @@ template <std::size_t In, std::size_t S, std::size_t R>
             accumulate_features<S, R>(kernel, kernel_stride, x, x_stride, split, In, second);
         }
         XFUSE_UNROLL
-        for (std::size_t s = 0; s < S; ++s)
+        for (std::size_t s = 0; s < S; ++s) {
             XFUSE_UNROLL
-        for (std::size_t j = 0; j < R; ++j)
-            acc[s][j] += second[s][j];
+            for (std::size_t j = 0; j < R; ++j)
+                acc[s][j] += second[s][j];
+        }
     }
     // Register by register: a whole-array assignment becomes a stack copy and a memcpy.
     XFUSE_UNROLL
-    for (std::size_t s = 0; s < S; ++s)
+    for (std::size_t s = 0; s < S; ++s) {
         XFUSE_UNROLL
-    for (std::size_t j = 0; j < R; ++j)
-        result[s][j] = acc[s][j];
+        for (std::size_t j = 0; j < R; ++j)
+            result[s][j] = acc[s][j];
+    }
 }
 
 // accumulate_rows as a call of its own, for epilogues with constants (exp's polynomial, masks):
@@ -199,6 +202,18 @@ template <std::size_t In, std::size_t S, std::size_t R>
 }
 
 }  // namespace detail
+
+// Stores a block's accumulators, each through f, to S rows y_stride floats apart from y.
+template <std::size_t S, std::size_t R, class F>
+[[gnu::always_inline]] inline void store_block(const accumulator_block<S, R>& acc, float* y,
+                                               std::size_t y_stride, F f) noexcept {
+    XFUSE_UNROLL
+    for (std::size_t s = 0; s < S; ++s) {
+        XFUSE_UNROLL
+        for (std::size_t j = 0; j < R; ++j)
+            f(acc[s][j]).store_aligned(y + s * y_stride + j * simd_width);
+    }
+}
 
 // Activations whose epilogue needs no constant register (relu's 0 is a register zeroed in
 // place): their product is inlined into the loop over blocks, so the accumulators never leave
@@ -231,11 +246,12 @@ template <std::size_t N, std::size_t S, std::size_t R>
         lane_sums[s] = simd_batch(0.0f);
     }
     XFUSE_UNROLL
-    for (std::size_t j = 0; j < R; ++j)
+    for (std::size_t j = 0; j < R; ++j) {
         XFUSE_UNROLL
-    for (std::size_t s = 0; s < S; ++s) {
-        acc[s][j] = xfuse::detail::softmax_exp(acc[s][j] - row_max[s]);
-        lane_sums[s] += acc[s][j];
+        for (std::size_t s = 0; s < S; ++s) {
+            acc[s][j] = xfuse::detail::softmax_exp(acc[s][j] - row_max[s]);
+            lane_sums[s] += acc[s][j];
+        }
     }
 }
 
@@ -339,12 +355,8 @@ void dense_activation_rows(const float* kernel, const float* bias, const float* 
             kernel, bias, x, x_stride, rows,
             [&]<std::size_t S, std::size_t R>(accumulator_block<S, R>& acc, std::size_t row,
                                               std::size_t column) {
-                XFUSE_UNROLL
-                for (std::size_t s = 0; s < S; ++s)
-                    XFUSE_UNROLL
-                for (std::size_t j = 0; j < R; ++j)
-                    Activation::apply(acc[s][j]).store_aligned(y + (row + s) * y_stride + column +
-                                                               j * simd_width);
+                store_block(acc, y + row * y_stride + column, y_stride,
+                            [](const simd_batch& value) { return Activation::apply(value); });
             });
     } else if constexpr (std::is_same_v<Activation, softmax_t> && dense_blocking<Out>::whole_row) {
         for_each_dense_block<In, Out>(
