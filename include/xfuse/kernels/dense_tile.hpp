@@ -37,18 +37,25 @@ template <std::size_t Out>
 struct dense_blocking {
     // Registers of a whole output row.
     static constexpr std::size_t row_registers = padded(Out) / simd_width;
-    // Accumulators get all but 8 registers: the weights of one input feature and the broadcast
-    // need the rest (24 accumulators with 32 registers: 4 rows of the 96-wide attention).
-    static constexpr std::size_t budget = simd_registers - 8;
+    // Accumulators get all but 8 registers of 32 (24: 4 rows of the 96-wide attention) and all
+    // but 4 of 16 (12); the weights of one input feature and the broadcast need the rest.
+    static constexpr std::size_t budget =
+        simd_registers >= 32 ? simd_registers - 8 : simd_registers - 4;
     // Whether a block covers the whole row, so a row-wise epilogue (softmax) runs in registers:
     // only while that still leaves 3 rows per block. With fewer, every weight loaded would feed
     // 1 or 2 FMAs (a 256-wide row in 16 registers gets 1 row: the 256 KiB of weights would come
     // from L2 once per sample).
     static constexpr bool whole_row = row_registers * 3 <= budget;
     // R: output registers per row in one block. A wider row is cut into blocks of budget / 6
-    // registers (4 with 32 registers) for 6 rows.
+    // registers (4 with 32 registers, 2 with 16) for 6 rows.
     static constexpr std::size_t registers =
         whole_row ? row_registers : std::max<std::size_t>(budget / 6, 1);
+    // A lone row (a single sample, a batch's last rows) has no other rows to share the weight
+    // loads with: it takes as many registers as leave room for the broadcast and temporaries,
+    // with the weights as memory operands, since with a narrow block its few accumulators would
+    // be as few chains of dependent FMAs.
+    static constexpr std::size_t lone_row_registers =
+        whole_row ? row_registers : std::min(row_registers, simd_registers - 4);
     // S: rows per block. More than 8 adds little reuse and much code (the tail runs a row at a
     // time).
     static constexpr std::size_t rows = std::clamp<std::size_t>(budget / registers, 1, 8);
@@ -278,15 +285,15 @@ template <std::size_t In, std::size_t Out, std::size_t S, bool InlineProduct, cl
                                                    const float* x, std::size_t x_stride,
                                                    std::size_t row, Epilogue& epilogue) {
     using blocking = dense_blocking<Out>;
-    constexpr std::size_t full_blocks = blocking::row_registers / blocking::registers;
-    constexpr std::size_t rest = blocking::row_registers % blocking::registers;
+    constexpr std::size_t registers = S == 1 ? blocking::lone_row_registers : blocking::registers;
+    constexpr std::size_t full_blocks = blocking::row_registers / registers;
+    constexpr std::size_t rest = blocking::row_registers % registers;
     for (std::size_t b = 0; b < full_blocks; ++b)
-        dense_block<In, Out, S, blocking::registers, InlineProduct>(
-            kernel, bias, x, x_stride, row, b * blocking::registers * simd_width, epilogue);
+        dense_block<In, Out, S, registers, InlineProduct>(kernel, bias, x, x_stride, row,
+                                                          b * registers * simd_width, epilogue);
     if constexpr (rest != 0)
-        dense_block<In, Out, S, rest, InlineProduct>(kernel, bias, x, x_stride, row,
-                                                     full_blocks * blocking::registers * simd_width,
-                                                     epilogue);
+        dense_block<In, Out, S, rest, InlineProduct>(
+            kernel, bias, x, x_stride, row, full_blocks * registers * simd_width, epilogue);
 }
 
 }  // namespace detail
