@@ -66,16 +66,23 @@ struct tensor {
 inline constexpr std::array<std::size_t, 5> simd_tail_sizes{
     1, simd_width > 1 ? simd_width - 1 : 2, simd_width, simd_width + 1, 2 * simd_width + 3};
 
+namespace detail {
+inline std::size_t element_count(const std::vector<std::size_t>& shape) {
+    std::size_t n = 1;
+    for (std::size_t d : shape)
+        n *= d;
+    return n;
+}
+}  // namespace detail
+
 // A tensor of the given shape filled from `distribution` (uniform in [-1, 1) by default), each
 // value rounded to float so that the float buffers the layer sees hold exactly the reference's
 // values. The same seed gives the same values.
 template <class Distribution = std::uniform_real_distribution<double>>
 tensor random_tensor(std::vector<std::size_t> shape, unsigned seed,
                      Distribution distribution = Distribution(-1.0, 1.0)) {
-    std::size_t size = 1;
-    for (std::size_t d : shape)
-        size *= d;
     std::mt19937 engine(seed);
+    const std::size_t size = detail::element_count(shape);
     tensor t{std::move(shape), std::vector<double>(size)};
     for (double& v : t.values)
         v = static_cast<double>(static_cast<float>(distribution(engine)));
@@ -115,13 +122,6 @@ namespace detail {
 
 inline constexpr float garbage = std::numeric_limits<float>::quiet_NaN();
 inline constexpr float canary = 12345.0f;  // after the output; a layer must not overwrite it
-
-inline std::size_t element_count(const std::vector<std::size_t>& shape) {
-    std::size_t n = 1;
-    for (std::size_t d : shape)
-        n *= d;
-    return n;
-}
 
 inline std::string shape_text(const std::vector<std::size_t>& shape) {
     std::string text = "(";
@@ -479,7 +479,7 @@ requires std::is_invocable_r_v < tensor, Reference&, const std::vector<tensor>
         log.finish(result);
         return result;
     }
-    if (expected.values.size() != Out::size * samples) {
+    if (expected.values.size() != detail::element_count(out_shape)) {
         log.fail("shape", "the reference returns ", expected.values.size(), " values for shape ",
                  detail::shape_text(expected.shape));
         log.finish(result);
