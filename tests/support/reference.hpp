@@ -303,6 +303,14 @@ inline matrix dense(const matrix& x, const xt::xarray<float>& kernel,
     return to_matrix(
         dense<xfuse::linear_t>(to_tensor(x), to_tensor(kernel), bias.size() ? &b : nullptr));
 }
+// f applied to every entry.
+template <class F>
+matrix map(matrix m, F f) {
+    for (auto& row : m)
+        for (double& v : row)
+            v = f(v);
+    return m;
+}
 inline matrix relu(const matrix& m) {
     return to_matrix(activation<xfuse::relu_t>(to_tensor(m)));
 }
