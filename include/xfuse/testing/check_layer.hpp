@@ -22,6 +22,9 @@
 // shape (samples, In_k...). Because the gradients are differences of the reference, the forward
 // check first confirms that the reference computes what the layer computes.
 //
+// The Model it builds takes the next model name ("model_1", ...) like any other; its inputs
+// have at most 4 axes, as xf::Input.
+//
 // check_layer returns a check_result instead of throwing, so that any test framework (or none)
 // can report it: `passed` and a message naming the layer, its input shapes, each failed check
 // and the values that failed it. It throws only what allocation throws.
