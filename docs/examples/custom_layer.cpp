@@ -73,6 +73,20 @@ struct AttentionLayer2 : xf::layer<AttentionLayer2<Units, Name, Tag>> {
 };
 // [layer]
 
+// [kind]
+// The same layer saying what it is: it derives from Dense's kind and takes its shape rule,
+// weights, forward and backward.
+namespace as_kind {
+template <std::size_t Units, xf::fixed_string Name = "", class Tag = decltype([] {})>
+struct AttentionLayer2 : xf::layer<AttentionLayer2<Units, Name, Tag>>,
+                         xf::dense_kind<Units, xf::softmax_t, true> {
+    static constexpr std::string_view class_name = "AttentionLayer2";
+    static constexpr std::string_view name = Name.view();
+    using xf::dense_kind<Units, xf::softmax_t, true>::weights;  // not layer<>'s "no weights"
+};
+}  // namespace as_kind
+// [kind]
+
 // [reference]
 // The layer's formula in double, on plain row-major values: softmax(x W + b) on the last axis.
 // params: the kernel (in, units) and the bias (units); inputs[0]: (samples, ..., in).
@@ -197,6 +211,14 @@ int main() {
         CHECK(result.passed);
     }
     // [check]
+    {
+        // The layer that derives from Dense's kind passes the same check.
+        const auto result =
+            xf::testing::check_layer<as_kind::AttentionLayer2<w + 1>, xf::shape<2 * w + 3>>(
+                attention_reference);
+        std::cout << result << "\n";
+        CHECK(result.passed);
+    }
     {
         // The check fails where the layer and its reference disagree: here, a reference that
         // forgets the bias.
