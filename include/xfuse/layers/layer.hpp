@@ -84,18 +84,20 @@ concept Layer = requires {
 
 // Total weights (the summary's "Param #") and floats of padded storage of a weight list.
 template <std::size_t K>
-constexpr std::size_t total_size(const std::array<weight_spec, K>& weights) noexcept {
+constexpr std::size_t total_of(const std::array<weight_spec, K>& weights,
+                               std::size_t (weight_spec::*count)() const noexcept) noexcept {
     std::size_t n = 0;
     for (const weight_spec& w : weights)
-        n += w.size();
+        n += (w.*count)();
     return n;
 }
 template <std::size_t K>
+constexpr std::size_t total_size(const std::array<weight_spec, K>& weights) noexcept {
+    return total_of(weights, &weight_spec::size);
+}
+template <std::size_t K>
 constexpr std::size_t total_storage(const std::array<weight_spec, K>& weights) noexcept {
-    std::size_t n = 0;
-    for (const weight_spec& w : weights)
-        n += w.storage();
-    return n;
+    return total_of(weights, &weight_spec::storage);
 }
 
 // For a node: the layer's weight list given the node's input shapes.
