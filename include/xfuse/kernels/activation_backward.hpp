@@ -197,7 +197,7 @@ void activation_backward(const float* x, const float* y, const float* g, float* 
     const simd_batch zero(0.0f);
     const auto store = [&](float* to, std::size_t i, simd_batch value) {
         if (i + simd_width > n)
-            value = xsimd::select(detail::first_lanes(n - i), value, zero);
+            value = xsimd::select(xfuse::detail::first_lanes(n - i), value, zero);
         if constexpr (Accumulate)
             value += simd_batch::load_aligned(to);
         value.store_aligned(to);
@@ -209,8 +209,9 @@ void activation_backward(const float* x, const float* y, const float* g, float* 
             for (std::size_t i = 0; i < n; i += simd_width) {
                 const simd_batch gy =
                     simd_batch::load_aligned(g + row + i) * simd_batch::load_aligned(y + row + i);
-                dot_lanes +=
-                    i + simd_width > n ? xsimd::select(detail::first_lanes(n - i), gy, zero) : gy;
+                dot_lanes += i + simd_width > n
+                                 ? xsimd::select(xfuse::detail::first_lanes(n - i), gy, zero)
+                                 : gy;
             }
             const simd_batch dot(xsimd::hadd(dot_lanes));
             for (std::size_t i = 0; i < n; i += simd_width) {

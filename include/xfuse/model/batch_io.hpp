@@ -17,6 +17,7 @@
 #include "../core/errors.hpp"
 #include "../core/shape.hpp"
 #include "../core/type_list.hpp"
+#include "../exec/padded_rows.hpp"
 
 namespace xfuse::detail {
 
@@ -94,40 +95,6 @@ std::size_t checked_samples(std::string_view what, std::string_view input, const
                                     std::string(input) + "' has no samples: shape " +
                                     actual_shape_string(batch));
     return batch.shape()[0];
-}
-
-// One row of N floats into a padded row, padding lanes zeroed: whole registers, then the last
-// partial one with a masked load where the target has one (it never reads past the row, so the
-// last row of a batch is safe). Inputs are copied like this for every sample predict and fit
-// see; std::copy_n and std::fill cost 5 % of the seed model's predict.
-template <std::size_t N>
-void copy_to_padded_row(const float* source, float* destination) noexcept {
-    std::size_t i = 0;
-    for (; i + simd_width <= N; i += simd_width)
-        simd_batch::load_unaligned(source + i).store_aligned(destination + i);
-    if constexpr (N % simd_width != 0) {
-#if XSIMD_WITH_AVX512F
-        _mm512_store_ps(destination + i,
-                        _mm512_maskz_loadu_ps((__mmask16(1) << (N % simd_width)) - 1, source + i));
-#else
-        std::fill(std::copy_n(source + i, N % simd_width, destination + i),
-                  destination + i + simd_width, 0.0f);
-#endif
-    }
-}
-
-// Copies `samples` samples (contiguous, S::size floats each) into padded rows, and back.
-template <Shape S>
-void pad_samples(const float* source, std::size_t samples, float* destination) noexcept {
-    // Padding lanes are zeroed: kernels never read them into a result, but whole-row SIMD
-    // operations (merges) touch them, and scratch is not initialised.
-    for (std::size_t r = 0; r < samples * S::rows; ++r)
-        copy_to_padded_row<S::last>(source + r * S::last, destination + r * S::row_stride);
-}
-template <Shape S>
-void unpad_samples(const float* source, std::size_t samples, float* destination) noexcept {
-    for (std::size_t r = 0; r < samples * S::rows; ++r)
-        std::copy_n(source + r * S::row_stride, S::last, destination + r * S::last);
 }
 
 }  // namespace xfuse::detail
