@@ -43,11 +43,6 @@ requires(sizeof...(Samples) ==
 template <Shape S>
 using batch_t = xt::xtensor<float, S::rank + 1>;
 
-template <class E>
-std::string actual_shape_string(const E& e) {
-    return tuple_string(e.shape(), e.dimension());
-}
-
 // Containers of float laid out row-major are read in place; anything else (another value type,
 // a view, a column-major array) is evaluated once into one.
 template <class E>

@@ -25,11 +25,11 @@
 #include "../exec/fused_plan.hpp"
 #include "../graph/graph.hpp"
 #include "../graph/parameters.hpp"
-#include "../io/summary.hpp"
+#include "../graph/summary.hpp"
+#include "../graph/weights.hpp"
 #include "../kernels/aligned_buffer.hpp"
 #include "batch_io.hpp"
 #include "training.hpp"
-#include "weights.hpp"
 
 namespace xfuse {
 
@@ -123,7 +123,7 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
     }
 
     void summary(std::ostream& os = std::cout) const {
-        io::print_summary(os, io::make_summary_table<graph_type>(name_, show_inputs_));
+        print_summary(os, make_summary_table<graph_type>(name_, show_inputs_));
     }
 
     // ---- weights ----------------------------------------------------------------------------
