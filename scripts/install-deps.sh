@@ -5,7 +5,10 @@ set -euo pipefail
 
 packages=(cmake make g++ libxtensor-dev libxsimd-dev xtl-dev libboost-test-dev)
 packages+=(libhdf5-dev python3-h5py python3-numpy)  # Keras weight files (docs/keras_interop.md)
+packages+=(libgraphviz-dev libcairo2-dev pkg-config)  # pictures (<xfuse/plot.hpp>, xfuse::plot)
 packages+=(libbenchmark-dev libeigen3-dev)  # the benchmarks (benchmarks/README.md)
+# `install-deps.sh cross`: also the AArch64 cross compiler and qemu-user that CI's NEON run needs.
+[ "${1:-}" = cross ] && packages+=(g++-aarch64-linux-gnu qemu-user-static)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -1,5 +1,8 @@
 // docs/seed_walkthrough.md: the seed notebook, step by step, with each claim of the page checked.
 #include <xfuse/xfuse.hpp>
+#ifdef XFUSE_HAS_PLOT
+#include <xfuse/plot.hpp>
+#endif
 #include <xtensor/xrandom.hpp>
 #include <xtensor/xview.hpp>
 
@@ -7,9 +10,12 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <numeric>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -82,7 +88,20 @@ Non-trainable params: 0
 __________________________________________________________________________________________________
 )";
 
-int main() {
+// Per sample, the share of its attention that its k largest weights hold, averaged over samples.
+double top_share(const xt::xtensor<float, 2>& weights, std::size_t k) {
+    double total = 0;
+    for (std::size_t n = 0; n < weights.shape(0); ++n) {
+        std::vector<float> row(xt::row(weights, n).begin(), xt::row(weights, n).end());
+        std::partial_sort(row.begin(), row.begin() + k, row.end(), std::greater<>());
+        total += std::accumulate(row.begin(), row.begin() + k, 0.0);
+    }
+    return total / weights.shape(0);
+}
+
+int main(int argc, char** argv) {
+    // Pictures go to the folder given, or the working directory.
+    const std::filesystem::path pictures = argc > 1 ? argv[1] : ".";
     // [graph]
     auto input1 = xf::Input<10>{};
     auto input2 = xf::Input<20>{};
@@ -181,6 +200,60 @@ int main() {
     xt::xtensor<float, 2> ones = first_attempt.predict(a, b);  // 1.0 for every sample
     // [first attempt]
     CHECK(ones.shape(1) == 1 && xt::all(xt::equal(ones, 1.0f)));
+
+#ifdef XFUSE_HAS_PLOT
+    // [pictures]
+    xf::plot_model(model, pictures / "seed_model.svg", {.show_shapes = true});
+
+    // A task where two of the 30 input features decide: y = 1 when a[:, 0] + b[:, 0] > 0.
+    xt::xtensor<float, 2> y = xt::cast<float>(
+        xt::view(a, xt::all(), xt::range(0, 1)) + xt::view(b, xt::all(), xt::range(0, 1)) > 0.0f);
+    auto first_20 = [](const xt::xtensor<float, 2>& t) {
+        return xt::xtensor<float, 2>(xt::view(t, xt::range(0, 20), xt::all()));
+    };
+    std::vector<std::string> samples, columns;
+    for (int i = 0; i < 20; ++i)
+        samples.push_back("sample " + std::to_string(i));
+    for (int j = 0; j < 96; ++j)
+        columns.push_back(j % 8 == 0 ? std::to_string(j) : "");
+    auto draw_attention = [&](const std::string& when) {
+        xt::xtensor<float, 2> weights = attention.predict(first_20(a), first_20(b));
+        xf::plot_attention(weights, pictures / ("attention_" + when + ".png"),
+                           {.row_labels = samples,
+                            .column_labels = columns,
+                            .title = "attention weights of 20 samples, " + when + " training",
+                            .vmin = 0.0});
+        return weights;
+    };
+    xt::xtensor<float, 2> before = draw_attention("before");
+    model.fit(std::tie(a, b), y, xf::FitOptions{.epochs = 20, .verbose = 0, .seed = 1});
+    xt::xtensor<float, 2> after = draw_attention("after");
+    // [pictures]
+    // Before training the weights spread over all 96 features; after it, each sample puts
+    // nearly all of its attention on one or two of them.
+    CHECK(top_share(before, 8) < 0.3);
+    CHECK(top_share(after, 8) > 0.9);
+    // Which features get the attention, over all samples: the units of the two feature layers
+    // that read the informative inputs (a[:, 0] or b[:, 0]) most.
+    const xt::xtensor<float, 2> all_after = attention.predict(a, b);
+    const xt::xtensor<float, 1> mass = xt::mean(all_after, {0});
+    const auto w1 = model.get_layer<"dense">().get_weights()[0];    // (10, 32)
+    const auto w2 = model.get_layer<"dense_1">().get_weights()[0];  // (20, 64)
+    auto informative_share = [&](std::size_t j) {
+        const auto& w = j < 32 ? w1 : w2;
+        const std::size_t unit = j < 32 ? j : j - 32;
+        double all = 0;
+        for (std::size_t i = 0; i < w.shape(0); ++i)
+            all += std::abs(w(i, unit));
+        return std::abs(w(0, unit)) / all;
+    };
+    double attended = 0, average = 0;
+    for (std::size_t j = 0; j < 96; ++j) {
+        attended += mass(j) * informative_share(j);
+        average += informative_share(j) / 96;
+    }
+    CHECK(attended > 1.5 * average);
+#endif
 
     return docs::exit_code();
 }

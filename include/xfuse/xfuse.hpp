@@ -11,6 +11,7 @@
 #include "layers/input.hpp"
 #include "layers/merge.hpp"
 #include "layers/tagged.hpp"
+#include "io/model_dot.hpp"
 #include "model/model.hpp"
 #include "model/sequential.hpp"
 #include "train/callbacks.hpp"

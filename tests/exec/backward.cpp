@@ -352,9 +352,13 @@ std::vector<double> random_gradients(const Model& model, std::size_t n) {
 
 BOOST_AUTO_TEST_CASE(the_seed_model_has_a_fused_attention_block) {
     using dot_node = xf::at_t<0, output_node::inputs>;
-    static_assert(xf::detail::attention_block<graph, dot_node>::value);
-    using weights_node = xf::detail::attention_block<graph, dot_node>::weights;
-    static_assert(xf::detail::is_fused_attention_weights<graph, graph::nodes, weights_node>::value);
+    constexpr const auto& rules = xf::detail::fusion_of<graph>;
+    constexpr auto block = rules.attention[graph::node_index<dot_node>];
+    static_assert(block.fused_backward());
+    static_assert(rules.backward_kind[graph::node_index<dot_node>] ==
+                  xf::detail::step_kind::attention);
+    static_assert(rules.backward_kind[block.weights] == xf::detail::step_kind::absorbed);
+    using weights_node = graph::node_t<block.weights>;
     BOOST_TEST(graph::names[graph::layer_index<weights_node::layer_type>].view() == "attention");
 }
 
@@ -372,8 +376,10 @@ BOOST_AUTO_TEST_CASE(fusion_only_where_the_pattern_holds) {
     auto model = xf::Model{xf::inputs(in), out};
     randomize(model, 3);
     using g = decltype(model)::graph_type;
-    static_assert(xf::detail::attention_block<g, decltype(first)>::value);
-    static_assert(!xf::detail::attention_block<g, decltype(second)>::value);
+    constexpr const auto& rules = xf::detail::fusion_of<g>;
+    static_assert(rules.attention[g::node_index<decltype(first)>].fused_backward());
+    static_assert(rules.attention[g::node_index<decltype(second)>].found);
+    static_assert(!rules.attention[g::node_index<decltype(second)>].fused_backward());
 
     for (std::size_t n : {1u, 5u, 16u}) {
         const std::vector<double> a = random_gradients<xf::fused_t>(model, n);

@@ -1,11 +1,16 @@
-// The fused plan against the plain one: which steps fusion picks (exec/fusion_rules.hpp), and
-// that both plans compute the same values at sizes around the SIMD width, in batches and for
-// single samples, with extreme logits.
+// The fused plan against the plain one: which steps the fusion rules pick (exec/fusion_rules.hpp)
+// for the seed model written as a Model, with tagged layers, and for Sequential models, with the
+// expectations derived from the target's traits (SIMD width, whether a row of logits fits the
+// registers); that the fused plan takes those steps (the buffers they make unnecessary are never
+// written); and that both plans compute the same values at sizes around the SIMD width, in
+// batches and for single samples, with extreme logits.
 #define BOOST_TEST_MODULE exec_fusion
 #include <boost/test/unit_test.hpp>
 #include <cmath>
+#include <limits>
 #include <tuple>
 #include <type_traits>
+#include <vector>
 #include <xfuse/xfuse.hpp>
 
 #include "support/reference.hpp"
@@ -15,6 +20,19 @@ namespace xf = xfuse;
 using xf::detail::step_kind;
 
 namespace {
+
+// The seed model with tagged layers (as template code writes it).
+auto tagged_seed() {
+    auto input1 = xf::tagged::Input<struct seed_input1, 10>{};
+    auto input2 = xf::tagged::Input<struct seed_input2, 20>{};
+    auto x1 = xf::tagged::Dense<struct seed_dense1, 32, xf::relu>{}(input1);
+    auto x2 = xf::tagged::Dense<struct seed_dense2, 64, xf::relu>{}(input2);
+    auto x = xf::tagged::Concatenate<struct seed_joined>{}(x1, x2);
+    auto alpha = xf::tagged::Dense<struct seed_attention, 96, xf::softmax, "attention">{}(x);
+    auto s = xf::tagged::Dot<struct seed_dot, 1>{}(x, alpha);
+    auto output = xf::tagged::Dense<struct seed_out, 1, xf::sigmoid>{}(s);
+    return xf::Model{xf::inputs(input1, input2), output};
+}
 
 // The seed model's structure with features First + Second wide; both the prediction and the
 // attention weights are outputs, so the fused plan must store the weights too.
@@ -32,9 +50,51 @@ auto attention_model() {
     return xf::Model{xf::inputs(input1, input2), output, weights};
 }
 
+using mlp_type = xf::Sequential<xf::Input<10>, xf::Dense<32, xf::relu>, xf::Dense<64, xf::relu>,
+                                xf::Dense<1, xf::sigmoid>>;
+
 template <class Model>
-constexpr auto layout_of(const Model&) {
-    return xf::detail::fuse<typename Model::graph_type>();
+constexpr const auto& layout_of(const Model&) {
+    return xf::detail::fusion_of<typename Model::graph_type>;
+}
+template <class Model>
+constexpr const auto& layout_of() {
+    return xf::detail::fusion_of<typename Model::graph_type>;
+}
+using tagged_seed_type = decltype(tagged_seed());
+
+// Where the seed's fused attention block is decided by the target: a row of 96 logits in
+// registers, and slices that start on register boundaries.
+constexpr bool seed_attention_fuses = xf::kernels::attention_fits_registers<96>;
+constexpr bool seed_slices_fit = 32 % xf::simd_width == 0;
+
+// The seed model's nodes: input_1, dense, input_2, dense_1, concatenate, attention, dot, dense_2.
+template <class Layout>
+constexpr bool is_seed_layout(const Layout& layout) {
+    bool ok = layout.kind[0] == step_kind::input && layout.kind[2] == step_kind::input;
+    // The feature layers write straight into their slices of the Concatenate.
+    ok = ok && layout.kind[1] == step_kind::dense && layout.kind[3] == step_kind::dense;
+    ok = ok && layout.kind[4] == (seed_slices_fit ? step_kind::elided : step_kind::plain);
+    ok = ok && layout.home[1] == (seed_slices_fit ? 4u : 1u) && layout.column[1] == 0;
+    ok = ok && layout.home[3] == (seed_slices_fit ? 4u : 3u) &&
+         layout.column[3] == (seed_slices_fit ? 32u : 0u);
+    // The attention block is found whatever the target; the forward fuses it when a row fits.
+    ok = ok && layout.attention[6].found && layout.attention[6].x == 4 &&
+         layout.attention[6].weights == 5 && !layout.attention[6].weights_shared;
+    ok = ok && layout.kind[5] == (seed_attention_fuses ? step_kind::attention : step_kind::dense);
+    ok = ok && layout.kind[6] == (seed_attention_fuses ? step_kind::absorbed : step_kind::plain);
+    ok = ok && (!seed_attention_fuses || layout.pooled[5] == 6);
+    // The backward fuses it on every target: only the Dot reads the weights.
+    ok = ok && layout.backward_kind[6] == step_kind::attention &&
+         layout.backward_kind[5] == step_kind::absorbed;
+    for (std::size_t n : {1u, 3u, 4u, 7u})
+        ok = ok && layout.backward_kind[n] == step_kind::plain;
+    ok = ok && layout.kind[7] == step_kind::dense;
+    // The sigmoid output is read by nothing else: the trainer may take its logits.
+    for (std::size_t n = 0; n < 8; ++n)
+        ok = ok && layout.logits_output[n] == (n == 7);
+    // Both inputs are read only by Dense steps: from the caller's rows, not copied.
+    return ok && layout.read_in_place[0] && layout.read_in_place[2];
 }
 
 template <class T>
@@ -63,6 +123,29 @@ double fused_vs_unfused(const Model& model, const Batches&... batches) {
     return worst;
 }
 
+// Runs the fused plan on a scratch filled with NaN and returns, per node, whether its buffer
+// was written (any float of its first sample changed). Inputs are staged by hand.
+template <class Model>
+std::vector<bool> written_by_fused_plan(const Model& model) {
+    using graph = typename Model::graph_type;
+    using plan = xf::fused_plan<graph>;
+    using layout = xf::forward_plan<graph>;
+    std::vector<float> storage(plan::sample_storage + xf::simd_width);
+    float* scratch = storage.data();
+    while (reinterpret_cast<std::uintptr_t>(scratch) % (xf::simd_width * sizeof(float)) != 0)
+        ++scratch;
+    std::fill_n(scratch, plan::sample_storage, std::numeric_limits<float>::quiet_NaN());
+    [&]<class... In>(xf::type_list<In...>) {
+        (std::fill_n(plan::template buffer<In>(scratch, 1), In::shape_type::storage, 0.5f), ...);
+    }(typename graph::inputs{});
+    plan::run(model.layer_parameters(), scratch, 1);
+    std::vector<bool> written(graph::node_count);
+    for (std::size_t n = 0; n < graph::node_count; ++n)
+        for (std::size_t i = 0; i < layout::node_storage[n]; ++i)
+            written[n] = written[n] || !std::isnan(scratch[layout::offsets[n] + i]);
+    return written;
+}
+
 template <std::size_t First, std::size_t Second>
 void check_attention_sizes() {
     auto model = attention_model<First, Second>();
@@ -77,6 +160,8 @@ template <std::size_t Width, auto Activation>
 void check_dense_activation() {
     using model_type = xf::Sequential<xf::tagged::Input<struct in, 9>,
                                       xf::tagged::Dense<struct hidden, Width, Activation>>;
+    static_assert(xf::detail::fusion_of<typename model_type::graph_type>.kind[1] ==
+                  step_kind::dense);
     model_type model;
     const auto x = reference::random_batch(23, 9, 3, 2.0f);
     const auto fused = model.predict(xf::fused, x);
@@ -110,30 +195,79 @@ void check_some_dense_widths() {
 
 BOOST_AUTO_TEST_CASE(seed_model_fuses_attention_and_concatenation) {
     auto model = seed::build();
-    constexpr auto layout = layout_of(model);
-    using graph = decltype(model)::graph_type;
-    static_assert(graph::node_count == 8);
-    // Nodes: input_1, dense, input_2, dense_1, concatenate, attention, dot, dense_2.
-    static_assert(layout.kind[1] == step_kind::dense && layout.home[1] == 4 &&
-                  layout.column[1] == 0);
-    static_assert(layout.kind[3] == step_kind::dense && layout.home[3] == 4 &&
-                  layout.column[3] == 32);
-    static_assert(layout.kind[4] == step_kind::elided);
-    static_assert(layout.kind[5] == step_kind::attention && layout.pooled[5] == 6);
-    static_assert(!layout.store_weights[5]);  // nothing reads them but the Dot
-    static_assert(layout.kind[6] == step_kind::absorbed);
-    static_assert(layout.kind[7] == step_kind::dense);
-    // Both inputs are read only by Dense steps: from the caller's rows, not copied.
-    static_assert(layout.read_in_place[0] && layout.read_in_place[2]);
+    static_assert(decltype(model)::graph_type::node_count == 8);
+    static_assert(is_seed_layout(layout_of(model)));
+    BOOST_TEST_MESSAGE("SIMD width " << xf::simd_width
+                                     << ", attention in registers: " << seed_attention_fuses);
 
-    // The notebook's second model ends at the weights: a register-blocked Dense whose softmax
-    // runs in registers.
+    // The notebook's second model ends at the weights: the weights are an output, so there is
+    // no block to fuse backward, and the Dense runs register-blocked.
     auto attention = xf::Model{model.inputs(), model.get_layer<"attention">().output()};
     static_assert(layout_of(attention).kind[5] == step_kind::dense);
-    // With both the prediction and the weights as outputs, the fused pass stores the weights.
+    // With both the prediction and the weights as outputs, the fused pass stores the weights,
+    // and the backward keeps the two layers apart (the weights get a gradient of their own).
     auto both = attention_model<32, 64>();
-    static_assert(layout_of(both).kind[5] == step_kind::attention);
-    static_assert(layout_of(both).store_weights[5]);
+    static_assert(layout_of(both).attention[6].found &&
+                  layout_of(both).attention[6].weights_shared);
+    static_assert(layout_of(both).kind[5] ==
+                  (seed_attention_fuses ? step_kind::attention : step_kind::dense));
+    static_assert(layout_of(both).backward_kind[6] == step_kind::plain);
+    static_assert(!layout_of(both).logits_output[5]);  // the weights feed the Dot
+}
+
+BOOST_AUTO_TEST_CASE(tagged_layers_fuse_as_the_seed_model) {
+    static_assert(is_seed_layout(layout_of<tagged_seed_type>()));
+}
+
+BOOST_AUTO_TEST_CASE(sequential_positions_keep_their_kind) {
+    using graph = mlp_type::graph_type;
+    constexpr const auto& layout = xf::detail::fusion_of<graph>;
+    static_assert(layout.kind[0] == step_kind::input);
+    static_assert(layout.kind[1] == step_kind::dense && layout.kind[2] == step_kind::dense &&
+                  layout.kind[3] == step_kind::dense);
+    static_assert(layout.read_in_place[0]);
+    static_assert(!layout.logits_output[2] && layout.logits_output[3]);
+    // The two-input layers (Concatenate, Dot, the merges) cannot stand in a Sequential; a
+    // position keeps their kind all the same.
+    static_assert(xf::ConcatenateLayer<xf::sequential_slot<1, xf::Concatenate<>>>);
+    static_assert(xf::DotLayer<xf::sequential_slot<1, xf::Dot<1>>>);
+    static_assert(
+        xf::DenseLayerWith<xf::sequential_slot<1, xf::Dense<3, xf::softmax>>, xf::softmax_t>);
+    mlp_type mlp;
+    const auto x = reference::random_batch(45, 10, 8);
+    BOOST_TEST(fused_vs_unfused(mlp, x) <= 1e-5);
+}
+
+// A layer of the user's that declares itself Dense-like is fused as a Dense.
+struct scaled_dense : xf::layer<scaled_dense>, xf::dense_kind<24, xf::tanh_t, true> {
+    static constexpr std::string_view class_name = "ScaledDense";
+    static constexpr std::string_view name = "";
+    using xf::dense_kind<24, xf::tanh_t, true>::weights;
+};
+
+BOOST_AUTO_TEST_CASE(user_layers_that_declare_a_kind_fuse) {
+    auto input = xf::Input<12>{};
+    auto hidden = scaled_dense{}(input);
+    auto model = xf::Model{xf::inputs(input), xf::Dense<1, xf::sigmoid>{}(hidden)};
+    static_assert(layout_of(model).kind[1] == step_kind::dense);
+    const auto x = reference::random_batch(19, 12, 9);
+    BOOST_TEST(fused_vs_unfused(model, x) <= 1e-5);
+}
+
+// The fused plan takes the steps the rules name: what they make unnecessary is never written.
+BOOST_AUTO_TEST_CASE(fused_plan_skips_what_fusion_makes_unnecessary) {
+    const auto check = [](const auto& model) {
+        const std::vector<bool> written = written_by_fused_plan(model);
+        BOOST_TEST(written[7]);                           // the output
+        BOOST_TEST(written[5] == !seed_attention_fuses);  // weights: only the Dot reads
+        BOOST_TEST(written[1] == !seed_slices_fit);       // features: in their slices
+        BOOST_TEST(written[3] == !seed_slices_fit);
+        BOOST_TEST(written[4]);  // the Concatenate, by its slices or its own copy
+    };
+    check(seed::build());
+    check(tagged_seed());
+    const std::vector<bool> mlp = written_by_fused_plan(mlp_type{});
+    BOOST_TEST((mlp == std::vector<bool>{true, true, true, true}));
 }
 
 BOOST_AUTO_TEST_CASE(fusion_declines_what_it_cannot_do_in_place) {
@@ -155,10 +289,19 @@ BOOST_AUTO_TEST_CASE(fusion_declines_what_it_cannot_do_in_place) {
     auto features = xf::Input<32>{};
     auto pooled = xf::Dot<1>{}(features, xf::Dense<32, xf::softmax>{}(features));
     auto attention_on_input = xf::Model{xf::inputs(features), pooled};
-    static_assert(layout_of(attention_on_input).kind[1] == step_kind::attention);
-    static_assert(!layout_of(attention_on_input).read_in_place[0]);
-    // Rows wider than the registers: the softmax Dense is stored, the Dot runs on its own.
+    constexpr bool fits32 = xf::kernels::attention_fits_registers<32>;
+    static_assert(layout_of(attention_on_input).kind[1] ==
+                  (fits32 ? step_kind::attention : step_kind::dense));
+    static_assert(layout_of(attention_on_input).backward_kind[2] == step_kind::attention);
+    static_assert(!layout_of(attention_on_input).read_in_place[0]);  // fused or not, a Dot reads x
+    // A normalised Dot is no attention block.
+    auto cosine = xf::Dot<1, true>{}(features, xf::Dense<32, xf::softmax>{}(features));
+    auto cosine_model = xf::Model{xf::inputs(features), cosine};
+    static_assert(!layout_of(cosine_model).attention[2].found);
+    // Rows wider than the registers: the softmax Dense is stored, the Dot runs on its own; the
+    // backward still fuses the block.
     auto wide = attention_model<200, 200>();
+    static_assert(!xf::kernels::attention_fits_registers<400>);
     static_assert(layout_of(wide).kind[5] == step_kind::dense);
     static_assert(layout_of(wide).kind[6] == step_kind::plain);
 }
@@ -194,10 +337,12 @@ BOOST_AUTO_TEST_CASE(fused_dense_matches_plain_for_every_activation) {
 
 // (tests/model/seed_model.cpp checks the default, fused, predict against a double reference.)
 BOOST_AUTO_TEST_CASE(fused_seed_model_matches_plain) {
-    auto model = seed::build();
     const auto a = reference::random_batch(300, 10, 4);
     const auto b = reference::random_batch(300, 20, 5);
-    BOOST_TEST(fused_vs_unfused(model, a, b) <= 1e-5);
+    BOOST_TEST(fused_vs_unfused(seed::build(), a, b) <= 1e-5);
+    auto tagged = tagged_seed();
+    tagged.set_weights(seed::build().get_weights());
+    BOOST_TEST(fused_vs_unfused(tagged, a, b) <= 1e-5);
 }
 
 BOOST_AUTO_TEST_CASE(single_sample_calls_agree_with_batches) {

@@ -41,6 +41,15 @@ struct push_back_unique<type_list<Ts...>, T> {
                                     type_list<Ts..., T>>;
 };
 
+// List, then each type of More that it does not hold yet, in More's order.
+template <class List, class More>
+struct append_unique {
+    using type = List;
+};
+template <class List, class First, class... Rest>
+struct append_unique<List, type_list<First, Rest...>>
+    : append_unique<typename push_back_unique<List, First>::type, type_list<Rest...>> {};
+
 template <std::size_t I, class List>
 struct at;
 template <std::size_t I, class... Ts>

@@ -12,12 +12,14 @@
 // per step, or not, to accumulate over tiles of a batch.
 //
 // Options, as template arguments:
-// - Fusion: fused_t replaces the Dot and the softmax Dense of every attention block
-//   s = Dot<1>(x, Dense<N, softmax>(x)) (rank-1 x, attention weights read by nothing else) by
-//   one loop per tile of samples (kernels/attention_backward.hpp); unfused_t calls each layer.
-// - Gradient: output_gradient::logits says that for outputs made by a Dense the caller wrote
-//   dL/dz for the pre-activation z = x W + b (Keras' logits path for sigmoid/softmax outputs:
-//   BCE's dL/dz = (sigmoid(z) - y) / batch); Dense::backward_preactivation takes it.
+// - Fusion: fused_t follows the backward rules of exec/fusion_rules.hpp (`backward_kind`): the
+//   Dot and the softmax Dense of an attention block s = Dot<1>(x, Dense<N, softmax>(x)) whose
+//   weights nothing else reads become one loop per tile of samples
+//   (kernels/attention_backward.hpp); unfused_t calls each layer.
+// - Gradient: output_gradient::logits says that for outputs made by a Dense-like layer the
+//   caller wrote dL/dz for the pre-activation z = x W + b (Keras' logits path for sigmoid/softmax
+//   outputs: BCE's dL/dz = (sigmoid(z) - y) / batch); dense_kind::backward_preactivation takes
+//   it. Such outputs must satisfy the logits rule (`logits_output`).
 #pragma once
 
 #include <algorithm>
@@ -31,6 +33,7 @@
 #include "../kernels/attention_backward.hpp"
 #include "../layers/layer_kinds.hpp"
 #include "fusion.hpp"
+#include "fusion_rules.hpp"
 #include "plan.hpp"
 
 namespace xfuse {
@@ -40,52 +43,6 @@ enum class output_gradient {
     activation,  // dL/d(output), the node's value
     logits       // dL/d(pre-activation) for outputs made by a Dense; dL/d(output) for the rest
 };
-
-namespace detail {
-
-// A is Dense<N, softmax>(X) for a vector X of N features, and only the Dot reads A.
-template <class Graph, class X, class A>
-constexpr bool attention_weights_of() {
-    if constexpr (InputTensor<A> || !is_dense_layer<typename A::layer_type>) {
-        return false;
-    } else {
-        return std::is_same_v<typename A::layer_type::activation_type, softmax_t> &&
-               std::is_same_v<typename A::inputs, type_list<X>> && X::shape_type::rank == 1 &&
-               std::is_same_v<typename A::shape_type, typename X::shape_type> &&
-               Graph::node_readers[Graph::template node_index<A>] == 1 &&
-               !contains_v<typename Graph::outputs, A>;
-    }
-}
-
-// For a node: whether it is the Dot of an attention block, and then its x and attention weights.
-template <class Graph, class Node>
-struct attention_block {
-    static constexpr bool value = false;
-};
-template <class Graph, class Layer, class P, class Q>
-requires is_plain_dot_layer<Layer>
-struct attention_block<Graph, node<Layer, P, Q>> {
-    static constexpr bool weights_second = attention_weights_of<Graph, P, Q>();
-    static constexpr bool value = weights_second || attention_weights_of<Graph, Q, P>();
-    using x = std::conditional_t<weights_second, P, Q>;
-    using weights = std::conditional_t<weights_second, Q, P>;
-};
-
-template <class Graph, class Nodes, class Node>
-struct is_fused_attention_weights;
-template <class Graph, class... N, class Node>
-struct is_fused_attention_weights<Graph, type_list<N...>, Node> {
-    template <class D>
-    static constexpr bool weights_of() {
-        if constexpr (attention_block<Graph, D>::value)
-            return std::is_same_v<typename attention_block<Graph, D>::weights, Node>;
-        else
-            return false;
-    }
-    static constexpr bool value = (weights_of<N>() || ...);
-};
-
-}  // namespace detail
 
 template <class Graph, FusionChoice Fusion = default_fusion_t,
           output_gradient Gradient = output_gradient::activation>
@@ -111,9 +68,13 @@ struct backward_plan {
   private:
     template <class Node>
     static constexpr bool is_output = contains_v<typename Graph::outputs, Node>;
+    static constexpr auto& rules = detail::fusion_of<Graph>;
     template <class Node>
-    static constexpr bool skipped =
-        fuse&& detail::is_fused_attention_weights<Graph, typename Graph::nodes, Node>::value;
+    static constexpr detail::step_kind step =
+        fuse ? rules.backward_kind[Graph::template node_index<Node>]
+             : (InputTensor<Node> ? detail::step_kind::input : detail::step_kind::plain);
+    template <class Node>
+    static constexpr bool skipped = step<Node> == detail::step_kind::absorbed;
 
     template <class Node>
     static const float* value(const float* scratch, std::size_t samples) noexcept {
@@ -148,14 +109,14 @@ struct backward_plan {
         if constexpr (!InputTensor<Node> && !skipped<Node>) {
             using layer = typename Node::layer_type;
             constexpr std::size_t l = Graph::template layer_index<layer>;
-            if constexpr (fuse && detail::attention_block<Graph, Node>::value) {
+            if constexpr (step<Node> == detail::step_kind::attention) {
                 attention_backward<Node>(params, grads, scratch, grad_scratch, samples);
             } else if constexpr (Gradient == output_gradient::logits && is_output<Node> &&
-                                 detail::is_dense_layer<layer>) {
-                static_assert(Graph::node_readers[Graph::template node_index<Node>] == 0,
+                                 DenseLayer<layer>) {
+                static_assert(rules.logits_output[Graph::template node_index<Node>],
                               "xfuse::backward_plan: with output_gradient::logits, an output "
                               "made by a Dense must feed no other layer");
-                layer::template backward_preactivation<typename In::shape_type...>(
+                layer::layer_kind::template backward_preactivation<typename In::shape_type...>(
                     params[l], grads[l], samples, {value<In>(scratch, samples)...},
                     gradient<Node>(grad_scratch, samples),
                     {input_gradient<In>(grad_scratch, samples)...});
@@ -174,11 +135,11 @@ struct backward_plan {
                                    const std::array<float*, Graph::layer_count>& grads,
                                    const float* scratch, float* grad_scratch,
                                    std::size_t samples) noexcept {
-        using block = detail::attention_block<Graph, Dot>;
-        using X = typename block::x;
-        using A = typename block::weights;
-        using dense = typename A::layer_type;
-        constexpr std::size_t l = Graph::template layer_index<dense>;
+        constexpr detail::attention_block block = rules.attention[Graph::template node_index<Dot>];
+        using X = typename Graph::template node_t<block.x>;
+        using A = typename Graph::template node_t<block.weights>;
+        using dense = typename A::layer_type::layer_kind;
+        constexpr std::size_t l = Graph::template layer_index<typename A::layer_type>;
         const float* x = value<X>(scratch, samples);
         float* x_grad = input_gradient<X>(grad_scratch, samples);
         dense::template run_backward<typename X::shape_type>(

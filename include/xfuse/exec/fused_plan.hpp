@@ -1,7 +1,7 @@
 // The fused execution plan: the same scratch layout as forward_plan (exec/plan.hpp), with the
-// steps chosen by exec/fusion_rules.hpp. Dense layers run register-blocked with their activation
-// applied before the one store, write straight into the Concatenate that joins them, and the
-// attention block (Dense softmax then Dot with the same input) is one loop.
+// steps chosen by exec/fusion_rules.hpp (the layout's `kind`). Dense layers run register-blocked
+// with their activation applied before the one store, write straight into the Concatenate that
+// joins them, and the attention block (Dense softmax then Dot with the same input) is one loop.
 //
 // Nodes a fused step makes unnecessary (an absorbed Dot's weights, an elided Concatenate's
 // inputs) keep their place in the layout but are never written; model outputs always are.
@@ -25,7 +25,7 @@ template <class Graph>
 struct fused_plan {
     using layout_plan = forward_plan<Graph>;
     static constexpr std::size_t sample_storage = layout_plan::sample_storage;
-    static constexpr auto layout = detail::fuse<Graph>();
+    static constexpr auto& layout = detail::fusion_of<Graph>;
 
     template <class Node>
     static float* buffer(float* scratch, std::size_t samples) noexcept {
@@ -63,32 +63,33 @@ struct fused_plan {
     static void run_node(const std::array<float*, Graph::layer_count>& params, float* scratch,
                          std::size_t samples, const input_sources& sources) noexcept {
         using node = node_t<N>;
-        constexpr detail::step_kind kind = layout.kind[N];
-        if constexpr (kind == detail::step_kind::plain) {
+        constexpr detail::step_kind step = layout.kind[N];
+        if constexpr (step == detail::step_kind::plain) {
             layout_plan::template run_layer<node>(params, scratch, samples);
-        } else if constexpr (kind == detail::step_kind::dense ||
-                             kind == detail::step_kind::attention) {
+        } else if constexpr (step == detail::step_kind::dense ||
+                             step == detail::step_kind::attention) {
             using layer = typename node::layer_type;
+            using kind = typename layer::layer_kind;
             using input = at_t<0, typename node::inputs>;
             using in_shape = typename input::shape_type;
             constexpr std::size_t in = in_shape::last;
-            constexpr std::size_t units = layer::units;
-            const float* kernel = params[Graph::template layer_index<layer>];
-            const float* bias = layer::use_bias ? kernel + in * padded(units) : nullptr;
+            constexpr std::size_t units = kind::units;
+            const auto p = kind::template params<in>(
+                static_cast<const float*>(params[Graph::template layer_index<layer>]));
             constexpr std::size_t x_node = Graph::template node_index<input>;
             const std::size_t rows = samples * in_shape::rows;
-            if constexpr (kind == detail::step_kind::dense) {
+            if constexpr (step == detail::step_kind::dense) {
                 const bool in_place = layout.read_in_place[x_node] && sources[x_node];
-                kernels::dense_activation_rows<in, units, typename layer::activation_type>(
-                    kernel, bias, in_place ? sources[x_node] : values<x_node>(scratch, samples),
+                kernels::dense_activation_rows<in, units, typename kind::activation_type>(
+                    p.kernel, p.bias, in_place ? sources[x_node] : values<x_node>(scratch, samples),
                     in_place ? in : row_stride<x_node>, values<N>(scratch, samples), row_stride<N>,
                     rows);
             } else {
                 constexpr std::size_t x_stride = row_stride<x_node>;
                 const float* x = values<x_node>(scratch, samples);
                 constexpr std::size_t dot = layout.pooled[N];
-                kernels::attention_pooling_rows<units, layout.store_weights[N]>(
-                    kernel, bias, x, x_stride, values<N>(scratch, samples), row_stride<N>,
+                kernels::attention_pooling_rows<units, layout.attention[dot].weights_shared>(
+                    p.kernel, p.bias, x, x_stride, values<N>(scratch, samples), row_stride<N>,
                     values<dot>(scratch, samples), row_stride<dot>, rows);
             }
         }

@@ -1,11 +1,14 @@
-// Fusion as pattern matching on the graph type: which step computes each node, and where each
-// node's values live. Everything here is constexpr, computed once per graph type.
+// Fusion as pattern matching on the graph type, decided once per graph type (fusion_of<Graph>)
+// and read by every plan: the fused forward plan (exec/fused_plan.hpp), the backward plan
+// (exec/backward.hpp) and the trainer's logits path (train/trainer.hpp). Layers are recognised
+// by the kind they declare (layers/layer_kinds.hpp), never by their class template.
 //
-// Rules (checked in this order):
-//   attention  Dot(axes=1)(x, Dense(N, softmax)(x)) on rank-1 samples, same x on both sides,
-//              N in registers: the Dense node computes the Dot's value too
-//              (kernels/attention.hpp); the weights are stored only if something else reads
-//              them or they are a model output. The Dot node becomes `absorbed`.
+// Rules of the forward plan (`kind`, checked in this order):
+//   attention  Dot(axes=1)(x, Dense(N, softmax)(x)) on rank-1 samples, same x on both sides (the
+//              `attention` block, found at the Dot node), with a row of N logits that fits the
+//              registers (kernels::attention_fits_registers): the Dense node computes the Dot's
+//              value too (kernels/attention.hpp) and the Dot node becomes `absorbed`. The
+//              weights are stored only if something else reads them or they are a model output.
 //   slices     a rank-1 Concatenate whose inputs are all Dense nodes read by nothing else and
 //              not model outputs, each starting on a SIMD register boundary (and a whole number
 //              of registers wide, except the last): each Dense writes straight into its slice
@@ -14,8 +17,19 @@
 //   plain      everything else runs the layer's own forward.
 //   in place   an Input read only by dense steps (and not a model output) is read where the
 //              caller has it, rows of its logical width: the Dense kernel reads x[s, k] for
-//              k < In one float at a time, so it needs no padded copy (the copy was 3.5 % of
-//              the seed model's predict, its inputs coming from beyond L2).
+//              k < In one float at a time, so it needs no padded copy.
+//
+// Rules of the backward plan (`backward_kind`), which reads the plain forward plan's scratch,
+// where every node is stored:
+//   attention  the Dot node of an attention block whose weights nothing else reads and that are
+//              no model output runs the block's backward in one loop per tile
+//              (kernels/attention_backward.hpp): the gradient reaching the weights is then the
+//              Dot's alone. Any row width: the loop never holds a whole row in registers. The
+//              weights node is `absorbed`.
+//   plain      every other node runs its layer's backward.
+//
+// The logits rule (`logits_output`): a model output made by a Dense-like layer and read by no
+// layer; a loss may take its pre-activation, and the backward plan then starts from dL/dz.
 #pragma once
 
 #include <array>
@@ -36,42 +50,57 @@ struct node_facts {
     bool is_input = false;
     bool is_dense = false;
     bool is_softmax_dense = false;
-    bool is_dot = false;
+    bool is_dot = false;  // a Dot of rank-1 samples along their axis, not normalised
     bool is_concatenate = false;
-    bool rank_one = false;
     bool fits_registers = false;  // a softmax Dense whose row fits the attention kernel
     std::size_t width = 0;        // last dimension
 };
 
 template <class Node>
 constexpr node_facts facts_of() {
-    using layer = typename Node::layer_type;
     using shape = typename Node::shape_type;
     node_facts f;
     f.is_input = InputTensor<Node>;
     if constexpr (!InputTensor<Node>) {
-        f.is_dense = is_dense_layer<layer>;
-        f.is_softmax_dense = is_dense_with<layer, softmax_t>();
-        f.rank_one = shape::rank == 1;
-        f.is_dot = is_plain_dot_layer<layer> && f.rank_one && sample_axis<1>(dot_axes<layer>) == 0;
-        f.is_concatenate = is_concatenate_layer<layer> && f.rank_one &&
-                           sample_axis<1>(concatenate_axis<layer>) == 0;
-        if constexpr (is_dense_with<layer, softmax_t>())
+        using layer = typename Node::layer_type;
+        constexpr bool rank_one = shape::rank == 1;
+        f.is_dense = DenseLayer<layer>;
+        if constexpr (DotLayer<layer>)
+            f.is_dot = rank_one && !layer::layer_kind::normalize &&
+                       sample_axis<1>(layer::layer_kind::axes) == 0;
+        if constexpr (ConcatenateLayer<layer>)
+            f.is_concatenate = rank_one && sample_axis<1>(layer::layer_kind::axis) == 0;
+        if constexpr (DenseLayerWith<layer, softmax_t>) {
+            f.is_softmax_dense = true;
             f.fits_registers = kernels::attention_fits_registers<shape::last>;
+        }
     }
     f.width = shape::last;
     return f;
 }
 
-// ---- the rules --------------------------------------------------------------------------------
+// An attention block s = Dot(x, a), a = Dense(N, softmax)(x), recorded at its Dot node.
+struct attention_block {
+    bool found = false;
+    std::size_t x = 0;            // the node both sides read
+    std::size_t weights = 0;      // the softmax Dense node
+    bool weights_shared = false;  // another layer reads the weights, or they are a model output
+    bool fits_registers = false;  // a row of logits fits the registers
+
+    constexpr bool fused_forward() const noexcept { return found && fits_registers; }
+    constexpr bool fused_backward() const noexcept { return found && !weights_shared; }
+};
+
 template <std::size_t NodeCount>
 struct fusion_layout {
-    std::array<step_kind, NodeCount> kind{};
+    std::array<step_kind, NodeCount> kind{};      // forward plan
     std::array<std::size_t, NodeCount> home{};    // node whose buffer holds this node's values
     std::array<std::size_t, NodeCount> column{};  // first float within each of home's rows
-    std::array<std::size_t, NodeCount> pooled{};  // attention: the absorbed Dot node
-    std::array<bool, NodeCount> store_weights{};  // attention: write the weights too
+    std::array<std::size_t, NodeCount> pooled{};  // forward attention step: its Dot node
     std::array<bool, NodeCount> read_in_place{};  // input: dense steps read the caller's rows
+    std::array<attention_block, NodeCount> attention{};  // at Dot nodes
+    std::array<step_kind, NodeCount> backward_kind{};    // backward plan
+    std::array<bool, NodeCount> logits_output{};
 };
 
 template <class Graph>
@@ -92,7 +121,9 @@ constexpr auto fuse() {
         layout.kind[n] = facts[n].is_input   ? step_kind::input
                          : facts[n].is_dense ? step_kind::dense
                                              : step_kind::plain;
+        layout.backward_kind[n] = facts[n].is_input ? step_kind::input : step_kind::plain;
         layout.home[n] = n;
+        layout.logits_output[n] = facts[n].is_dense && is_output[n] && readers[n] == 0;
     }
 
     for (std::size_t dot = 0; dot < count; ++dot) {
@@ -101,15 +132,24 @@ constexpr auto fuse() {
         for (std::size_t side = 0; side < 2; ++side) {
             const std::size_t x = topology::node_inputs[dot][side];
             const std::size_t weights = topology::node_inputs[dot][1 - side];
-            if (facts[weights].is_softmax_dense && facts[weights].fits_registers &&
-                layout.kind[weights] == step_kind::dense &&
-                topology::node_inputs[weights][0] == x && x != weights) {
-                layout.kind[weights] = step_kind::attention;
-                layout.kind[dot] = step_kind::absorbed;
-                layout.pooled[weights] = dot;
-                layout.store_weights[weights] = readers[weights] > 1 || is_output[weights];
+            if (facts[weights].is_softmax_dense && topology::node_inputs[weights][0] == x &&
+                x != weights) {
+                layout.attention[dot] = {true, x, weights,
+                                         readers[weights] > 1 || is_output[weights],
+                                         facts[weights].fits_registers};
                 break;
             }
+        }
+        const attention_block& block = layout.attention[dot];
+        // A Dense read by two such Dots computes the first one's value only.
+        if (block.fused_forward() && layout.kind[block.weights] == step_kind::dense) {
+            layout.kind[block.weights] = step_kind::attention;
+            layout.kind[dot] = step_kind::absorbed;
+            layout.pooled[block.weights] = dot;
+        }
+        if (block.fused_backward()) {
+            layout.backward_kind[dot] = step_kind::attention;
+            layout.backward_kind[block.weights] = step_kind::absorbed;
         }
     }
 
@@ -146,5 +186,9 @@ constexpr auto fuse() {
                 layout.read_in_place[topology::node_inputs[n][i]] = false;
     return layout;
 }
+
+// The decisions for one graph type, computed once.
+template <class Graph>
+inline constexpr auto fusion_of = fuse<Graph>();
 
 }  // namespace xfuse::detail

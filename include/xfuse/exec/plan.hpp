@@ -1,6 +1,7 @@
-// The execution plan: the graph's nodes as a fixed sequence of kernel calls on fixed-size
-// buffers. Plain per-layer kernels for now; fused kernels replace steps here without touching
-// graph/ or layers/.
+// The plain execution plan: the graph's nodes as a fixed sequence of calls of each layer's own
+// forward on fixed-size buffers, in Keras' order. It keeps every node's output, which the
+// backward plan reads; the fused plan (exec/fused_plan.hpp) shares its layout and replaces
+// steps.
 //
 // Scratch layout for a tile of `samples` samples: node n's buffer starts at
 // samples * offsets[n] and holds `samples` consecutive samples of its shape's padded storage.

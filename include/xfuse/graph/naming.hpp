@@ -62,18 +62,7 @@ struct naming_order {
 };
 template <class... Root, class Own>
 struct naming_order<type_list<Root...>, Own> {
-    template <class List, class Rest>
-    struct append;
-    template <class List>
-    struct append<List, type_list<>> {
-        using type = List;
-    };
-    template <class List, class First, class... Rest>
-    struct append<List, type_list<First, Rest...>> {
-        using type =
-            typename append<typename push_back_unique<List, First>::type, type_list<Rest...>>::type;
-    };
-    using type = typename append<type_list<Root...>, Own>::type;
+    using type = typename append_unique<type_list<Root...>, Own>::type;
 };
 
 }  // namespace xfuse::detail

@@ -8,6 +8,7 @@
 
 #include "../core/shape.hpp"
 #include "../core/symbolic.hpp"
+#include "../graph/layer_nodes.hpp"
 #include "summary_table.hpp"
 
 namespace xfuse {
@@ -18,22 +19,7 @@ namespace detail {
 // layer whose nodes in this model give different shapes shows "multiple".
 template <class Graph, std::size_t L>
 std::string output_shape_cell() {
-    std::string shape;
-    bool multiple = false;
-    [&]<std::size_t... N>(std::index_sequence<N...>) {
-        auto visit = [&]<std::size_t Node>() {
-            if (Graph::node_layer[Node] != L)
-                return;
-            const std::string s = shape_string<typename Graph::template node_t<Node>::shape_type>();
-            multiple |= !shape.empty() && s != shape;
-            shape = s;
-        };
-        (visit.template operator()<N>(), ...);
-    }
-    (std::make_index_sequence<Graph::node_count>{});
-    if (multiple)
-        return "multiple";
-    return InputTensor<typename Graph::template layer_t<L>> ? "[" + shape + "]" : shape;
+    return xfuse::detail::layer_output_shape_text<Graph, L>("multiple");
 }
 
 // "Connected to": for every node of the layer, each input as 'layer[node_index][tensor_index]'.

@@ -51,8 +51,16 @@ constexpr bool concatenable() {
 
 }  // namespace detail
 
+// What a Concatenate-like layer declares by deriving from it: the Keras axis it joins along. The
+// fused plan lets Dense layers write straight into their slices of it (exec/fusion_rules.hpp).
+template <int Axis>
+struct concatenate_kind {
+    using layer_kind = concatenate_kind;
+    static constexpr int axis = Axis;
+};
+
 template <int Axis = -1, fixed_string Name = "", class Tag = decltype([] {})>
-struct Concatenate : layer<Concatenate<Axis, Name, Tag>> {
+struct Concatenate : layer<Concatenate<Axis, Name, Tag>>, concatenate_kind<Axis> {
     static constexpr std::string_view class_name = "Concatenate";
     static constexpr std::string_view name = Name.view();
 

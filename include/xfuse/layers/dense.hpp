@@ -1,5 +1,9 @@
 // Dense<Units, Activation, Name, UseBias>: Keras' Dense on the last axis, y = act(x W + b) with
 // the kernel stored (in, out), Glorot-uniform kernel and zero bias.
+//
+// Everything but the names lives in dense_kind, the trait a Dense-like layer declares by deriving
+// from it: the execution plans (exec/) recognise a layer whose `layer_kind` is a dense_kind and
+// fuse it, and the trainer takes its logits path, whatever wraps, tags or names it.
 #pragma once
 
 #include <array>
@@ -18,18 +22,30 @@
 
 namespace xfuse {
 
-template <std::size_t Units, auto Act = linear, fixed_string Name = "", bool UseBias = true,
-          class Tag = decltype([] {})>
-struct Dense : layer<Dense<Units, Act, Name, UseBias, Tag>> {
+// A view of a Dense-like layer's parameters (const float or float, for gradients).
+template <class T>
+struct dense_params {
+    T* kernel;  // In rows of padded(units) floats
+    T* bias;    // padded(units) floats, or nullptr without a bias
+};
+
+template <std::size_t Units, class Activation, bool UseBias>
+struct dense_kind {
     static_assert(Units > 0, "xfuse::Dense: Units must be positive");
-    using activation_type = std::remove_cvref_t<decltype(Act)>;
-    static_assert(ActivationFunction<activation_type>,
+    static_assert(ActivationFunction<Activation>,
                   "xfuse::Dense: the second argument must be an activation such as xf::relu");
 
-    static constexpr std::string_view class_name = "Dense";
-    static constexpr std::string_view name = Name.view();
+    using layer_kind = dense_kind;
+    using activation_type = Activation;
     static constexpr std::size_t units = Units;
     static constexpr bool use_bias = UseBias;
+
+    // The parameter layout, owned here alone: the kernel's In rows of padded(Units) floats, then
+    // the bias (the order of `weights`).
+    template <std::size_t In, class T>
+    static constexpr dense_params<T> params(T* p) noexcept {
+        return {p, UseBias ? p + In * padded(Units) : nullptr};
+    }
 
     template <Shape... In>
     struct rule {
@@ -53,11 +69,10 @@ struct Dense : layer<Dense<Units, Act, Name, UseBias, Tag>> {
     template <Shape In>
     static void forward(const float* params, std::size_t samples, std::array<const float*, 1> in,
                         float* out) noexcept {
-        const float* kernel = params;
-        const float* bias = UseBias ? params + In::last * padded(Units) : nullptr;
+        const auto p = dense_kind::params<In::last>(params);
         // Register-blocked over rows, the activation applied before the one store.
-        kernels::dense_activation_rows<In::last, Units, activation_type>(
-            kernel, bias, in[0], In::row_stride, out, padded(Units), samples * In::rows);
+        kernels::dense_activation_rows<In::last, Units, Activation>(
+            p.kernel, p.bias, in[0], In::row_stride, out, padded(Units), samples * In::rows);
     }
 
     // dz = out_grad * act'(...) one tile at a time, then the Dense products on that tile.
@@ -67,18 +82,17 @@ struct Dense : layer<Dense<Units, Act, Name, UseBias, Tag>> {
     static void backward(const float* params, float* param_grads, std::size_t samples,
                          std::array<const float*, 1> in, const float* out, const float* out_grad,
                          std::array<float*, 1> in_grad) noexcept {
-        static_assert(DifferentiableActivation<activation_type>,
+        static_assert(DifferentiableActivation<Activation>,
                       "xfuse::Dense: this activation has no derivative (xfuse::derivative<A>)");
         constexpr std::size_t stride = padded(Units);
-        const float* kernel = params;
-        const float* bias = UseBias ? params + In::last * stride : nullptr;
+        const auto p = dense_kind::params<In::last>(params);
         run_backward<In>(params, param_grads, samples, in, in_grad,
                          [&](std::size_t first, std::size_t count, float* dz) noexcept {
                              const float* y = out + first * stride;
-                             if constexpr (derivative<activation_type>::needs_input)
+                             if constexpr (derivative<Activation>::needs_input)
                                  kernels::dense_rows<In::last, Units>(
-                                     kernel, bias, in[0] + first * In::row_stride, dz, count);
-                             kernels::activation_backward<activation_type, false>(
+                                     p.kernel, p.bias, in[0] + first * In::row_stride, dz, count);
+                             kernels::activation_backward<Activation, false>(
                                  dz, y, out_grad + first * stride, dz, count, Units, stride);
                          });
     }
@@ -105,11 +119,19 @@ struct Dense : layer<Dense<Units, Act, Name, UseBias, Tag>> {
     static void run_backward(const float* params, float* param_grads, std::size_t samples,
                              std::array<const float*, 1> in, std::array<float*, 1> in_grad,
                              MakeDz&& make_dz) noexcept {
-        const std::size_t bias_offset = In::last * padded(Units);
-        kernels::dense_backward<In::last, Units>(params, param_grads,
-                                                 UseBias ? param_grads + bias_offset : nullptr,
-                                                 in[0], in_grad[0], samples * In::rows, make_dz);
+        const auto g = dense_kind::params<In::last>(param_grads);
+        kernels::dense_backward<In::last, Units>(params, g.kernel, g.bias, in[0], in_grad[0],
+                                                 samples * In::rows, make_dz);
     }
+};
+
+template <std::size_t Units, auto Act = linear, fixed_string Name = "", bool UseBias = true,
+          class Tag = decltype([] {})>
+struct Dense : layer<Dense<Units, Act, Name, UseBias, Tag>>,
+               dense_kind<Units, std::remove_cvref_t<decltype(Act)>, UseBias> {
+    static constexpr std::string_view class_name = "Dense";
+    static constexpr std::string_view name = Name.view();
+    using dense_kind<Units, std::remove_cvref_t<decltype(Act)>, UseBias>::weights;
 };
 
 }  // namespace xfuse

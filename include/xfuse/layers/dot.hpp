@@ -38,8 +38,17 @@ inline float inverse_l2_norm(float sum_of_squares) noexcept {
 
 }  // namespace detail
 
+// What a Dot-like layer declares by deriving from it: the Keras axes and whether the operands are
+// normalised. The fused plans match the attention block on it (exec/fusion_rules.hpp).
+template <int Axes, bool Normalize>
+struct dot_kind {
+    using layer_kind = dot_kind;
+    static constexpr int axes = Axes;
+    static constexpr bool normalize = Normalize;
+};
+
 template <int Axes, bool Normalize = false, fixed_string Name = "", class Tag = decltype([] {})>
-struct Dot : layer<Dot<Axes, Normalize, Name, Tag>> {
+struct Dot : layer<Dot<Axes, Normalize, Name, Tag>>, dot_kind<Axes, Normalize> {
     static constexpr std::string_view class_name = "Dot";
     static constexpr std::string_view name = Name.view();
 

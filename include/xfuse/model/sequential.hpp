@@ -12,7 +12,9 @@
 
 namespace xfuse {
 
-// A layer at a position of a Sequential: the position is part of its identity.
+// A layer at a position of a Sequential: the position is part of its identity. Deriving keeps
+// everything the layer declares, its kind (layers/layer_kinds.hpp) included, so the position is
+// fused and trained as the layer itself would be.
 template <std::size_t Position, class Layer>
 struct sequential_slot : Layer {};
 

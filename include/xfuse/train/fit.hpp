@@ -1,5 +1,5 @@
-// fit() and evaluate() over a trainer (train/trainer.hpp), as Keras' Model.fit/evaluate
-// (keras-semantics §6): epochs of shuffled batches, the progress display, callbacks, History,
+// fit() and evaluate() over a trainer (train/trainer.hpp), as Keras' Model.fit/evaluate:
+// epochs of shuffled batches, the progress display, callbacks, History,
 // and validation on the last rows. Data checks happen before any weight changes.
 #pragma once
 

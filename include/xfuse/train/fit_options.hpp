@@ -1,5 +1,5 @@
-// xf::FitOptions: fit()'s arguments with Keras' defaults (keras/engine/training.py fit;
-// keras-semantics §6.1), in the order of the acceptance code:
+// xf::FitOptions: fit()'s arguments with Keras' defaults (keras/engine/training.py fit), given
+// as designated initialisers in the order of the fields below:
 //
 //   model.fit(std::tie(a, b), y, xf::FitOptions{.epochs = 10, .batch_size = 32,
 //             .validation_split = 0.2f, .shuffle = true, .verbose = 1, .seed = 7});

@@ -1,5 +1,5 @@
 // Losses with Keras' defaults, formulas and reduction (keras/losses.py, keras/backend.py of
-// tf.keras 2.x; keras-semantics §5): BinaryCrossentropy, CategoricalCrossentropy,
+// tf.keras 2.x): BinaryCrossentropy, CategoricalCrossentropy,
 // SparseCategoricalCrossentropy, MeanSquaredError, MeanAbsoluteError, Huber.
 //
 //   double l = xf::loss_and_gradient(xf::BinaryCrossentropy{}, batch, grad, grad_stride,
@@ -150,8 +150,8 @@ inline double bce_row(const BinaryCrossentropy& c, const float* y, const float* 
 }
 
 // Logits, the whole batch a register of elements at a time (the exp and the log1p per element
-// were most of a training step's loss; libm's scalar log1pf alone was 2 % of an epoch of the
-// seed model): max(z, 0) - z t + log1p(e) with e = exp(-|z|) in (0, 1], and the gradient
+// are most of a training step's loss, and libm's log1pf is scalar): max(z, 0) - z t + log1p(e)
+// with e = exp(-|z|) in (0, 1], and the gradient
 // sigmoid(z) - t from the same e. Returns the sum over rows of the row means.
 inline double bce_logits_batch(const BinaryCrossentropy& c, const loss_batch& b, float* grad,
                                std::size_t grad_stride, float scale) {

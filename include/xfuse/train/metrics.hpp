@@ -50,6 +50,27 @@ inline void check_metric_labels(const loss_batch& b, std::size_t expected,
                                     std::to_string(b.label_cols) + " columns, expected " +
                                     std::to_string(expected));
 }
+
+// A sample's value as the mean over its last axis of a value per column (Keras' metrics reduce
+// the last axis first).
+template <class PerColumn>
+double mean_over_columns(const float* y, const float* p, std::size_t n, PerColumn per_column) {
+    double sum = 0;
+    for (std::size_t j = 0; j < n; ++j)
+        sum += per_column(y[j], p[j]);
+    return sum / static_cast<double>(n);
+}
+
+// Adds a batch to a mean over samples: the metric's value for each row of labels y and
+// predictions p (n columns), every sample counting once.
+template <class Metric>
+void add_samples(Metric& metric, const loss_batch& b, std::size_t label_cols) {
+    check_metric_labels(b, label_cols, metric.name);
+    for (std::size_t r = 0; r < b.rows; ++r)
+        metric.state.total += metric.sample_value(b.labels + r * b.label_stride,
+                                                  b.predictions + r * b.pred_stride, b.cols);
+    metric.state.count += static_cast<double>(b.rows);
+}
 }  // namespace detail
 
 struct BinaryAccuracy {
@@ -57,18 +78,11 @@ struct BinaryAccuracy {
     std::string name = "binary_accuracy";
     detail::mean_state state{};
 
-    void update(const loss_batch& b) {
-        detail::check_metric_labels(b, b.cols, name);
-        for (std::size_t r = 0; r < b.rows; ++r) {
-            double hits = 0;
-            for (std::size_t j = 0; j < b.cols; ++j) {
-                const float predicted =
-                    b.predictions[r * b.pred_stride + j] > threshold ? 1.f : 0.f;
-                hits += predicted == b.labels[r * b.label_stride + j] ? 1 : 0;
-            }
-            state.total += hits / static_cast<double>(b.cols);
-        }
-        state.count += static_cast<double>(b.rows);
+    void update(const loss_batch& b) { detail::add_samples(*this, b, b.cols); }
+    double sample_value(const float* y, const float* p, std::size_t n) const {
+        return detail::mean_over_columns(y, p, n, [&](float label, float predicted) {
+            return (predicted > threshold ? 1.f : 0.f) == label ? 1.0 : 0.0;
+        });
     }
 };
 
@@ -76,30 +90,20 @@ struct CategoricalAccuracy {
     std::string name = "categorical_accuracy";
     detail::mean_state state{};
 
-    void update(const loss_batch& b) {
-        detail::check_metric_labels(b, b.cols, name);
-        for (std::size_t r = 0; r < b.rows; ++r)
-            state.total += detail::argmax(b.labels + r * b.label_stride, b.cols) ==
-                                   detail::argmax(b.predictions + r * b.pred_stride, b.cols)
-                               ? 1
-                               : 0;
-        state.count += static_cast<double>(b.rows);
+    void update(const loss_batch& b) { detail::add_samples(*this, b, b.cols); }
+    double sample_value(const float* y, const float* p, std::size_t n) const {
+        return detail::argmax(y, n) == detail::argmax(p, n) ? 1 : 0;
     }
 };
 
+// Labels are class indices, one column.
 struct SparseCategoricalAccuracy {
     std::string name = "sparse_categorical_accuracy";
     detail::mean_state state{};
 
-    void update(const loss_batch& b) {
-        detail::check_metric_labels(b, 1, name);
-        for (std::size_t r = 0; r < b.rows; ++r)
-            state.total +=
-                b.labels[r * b.label_stride] == static_cast<float>(detail::argmax(
-                                                    b.predictions + r * b.pred_stride, b.cols))
-                    ? 1
-                    : 0;
-        state.count += static_cast<double>(b.rows);
+    void update(const loss_batch& b) { detail::add_samples(*this, b, 1); }
+    double sample_value(const float* y, const float* p, std::size_t n) const {
+        return y[0] == static_cast<float>(detail::argmax(p, n)) ? 1 : 0;
     }
 };
 
@@ -108,16 +112,11 @@ struct MeanAbsoluteErrorMetric {
     std::string name = "mean_absolute_error";
     detail::mean_state state{};
 
-    void update(const loss_batch& b) {
-        detail::check_metric_labels(b, b.cols, name);
-        for (std::size_t r = 0; r < b.rows; ++r) {
-            double sum = 0;
-            for (std::size_t j = 0; j < b.cols; ++j)
-                sum += std::abs(b.predictions[r * b.pred_stride + j] -
-                                b.labels[r * b.label_stride + j]);
-            state.total += sum / static_cast<double>(b.cols);
-        }
-        state.count += static_cast<double>(b.rows);
+    void update(const loss_batch& b) { detail::add_samples(*this, b, b.cols); }
+    double sample_value(const float* y, const float* p, std::size_t n) const {
+        return detail::mean_over_columns(y, p, n, [](float label, float predicted) {
+            return static_cast<double>(std::abs(predicted - label));
+        });
     }
 };
 

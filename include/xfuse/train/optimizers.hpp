@@ -5,7 +5,7 @@
 //   xf::step(cfg, state, params, grads, n);          // one SIMD pass over the flat span
 //
 // Formulas are Keras 2.11+'s optimizers (keras/optimizers/{sgd,adam,adamw,rmsprop,adagrad}.py;
-// keras-semantics §4 for Adam, whose math is the same in every Keras version). model.compile()
+// Adam's math is the same in every Keras version). model.compile()
 // records and validates a config; fit() (model/) owns one state per model parameter buffer and
 // calls step() once per batch. Slots are float32 aligned buffers the size of the parameter
 // storage, padding included: padding lanes have zero gradient and stay exactly zero

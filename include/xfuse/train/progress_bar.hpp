@@ -1,5 +1,5 @@
 // The progress display of fit(): tf.keras 2.x's Progbar and ProgbarLogger
-// (keras/utils/generic_utils.py, keras/callbacks.py, TF 2.7-2.15; keras-semantics §6.2).
+// (keras/utils/generic_utils.py, keras/callbacks.py, TF 2.7-2.15).
 //
 //   Epoch 1/10
 //   250/250 [==============================] - 2s 3ms/step - loss: 0.6931 - val_loss: 0.6930

@@ -1,15 +1,15 @@
-// The training loop behind Model::fit and Model::evaluate, with Keras' semantics
-// (keras-semantics §5-6): batches of batch_size with the last partial batch kept, a fresh
-// permutation every epoch, validation on the last rows (split before shuffling), the displayed
-// loss the batch-size-weighted mean of the step losses (each computed before its update),
-// val_* after the epoch with the final weights.
+// The training loop behind Model::fit and Model::evaluate, with Keras' semantics: batches of
+// batch_size with the last partial batch kept, a fresh permutation every epoch, validation on the
+// last rows (split before shuffling), the displayed loss the batch-size-weighted mean of the step
+// losses (each computed before its update), val_* after the epoch with the final weights.
 //
 // One step on a batch: the plain forward plan (it keeps every node's output), the loss and its
 // gradient, the backward plan (fused attention backward by default), one optimizer pass per
 // contiguous run of parameters (one for a model that owns its weights). When the output is a
 // sigmoid (softmax) Dense and the loss a binary (categorical) crossentropy, the loss is computed
 // from the output's pre-activation and its gradient enters the backward pass there, as Keras'
-// `_keras_logits`: the stable max(z,0) - z*y + log1p(exp(-|z|)), never clipped.
+// `_keras_logits`: the stable max(z,0) - z*y + log1p(exp(-|z|)), never clipped. Which outputs
+// qualify is the logits rule of exec/fusion_rules.hpp, read from the layer's declared kind.
 #pragma once
 
 #include <algorithm>
@@ -63,14 +63,18 @@ struct training_data {
 
 namespace detail {
 
-// Whether the loss takes the output's pre-activation (Keras' recovered logits).
-template <class Layer, class Loss>
+// Whether the loss takes the output's pre-activation (Keras' recovered logits): the output
+// satisfies the logits rule (exec/fusion_rules.hpp) and its activation is the loss's own.
+template <class Graph, class Loss>
 constexpr bool uses_logits_path(const Loss& loss) {
-    if constexpr (std::is_same_v<Loss, BinaryCrossentropy>)
-        return is_dense_with<Layer, sigmoid_t>() && !loss.from_logits;
+    using output = at_t<0, typename Graph::outputs>;
+    if constexpr (!fusion_of<Graph>.logits_output[Graph::template node_index<output>])
+        return false;
+    else if constexpr (std::is_same_v<Loss, BinaryCrossentropy>)
+        return DenseLayerWith<typename output::layer_type, sigmoid_t> && !loss.from_logits;
     else if constexpr (std::is_same_v<Loss, CategoricalCrossentropy> ||
                        std::is_same_v<Loss, SparseCategoricalCrossentropy>)
-        return is_dense_with<Layer, softmax_t>() && !loss.from_logits;
+        return DenseLayerWith<typename output::layer_type, softmax_t> && !loss.from_logits;
     else
         return false;
 }
@@ -213,7 +217,7 @@ class trainer {
 
     template <class Loss>
     loss_input input_kind(const Loss& loss) const {
-        return detail::uses_logits_path<output_layer>(loss) || detail::loss_is_from_logits(loss)
+        return detail::uses_logits_path<Graph>(loss) || detail::loss_is_from_logits(loss)
                    ? loss_input::logits
                    : loss_input::probabilities;
     }
@@ -223,15 +227,15 @@ class trainer {
     template <class Loss>
     loss_batch loss_input_batch(const Loss& loss, std::size_t label_cols, std::size_t count) {
         loss_batch batch = output_batch(label_cols, count);
-        if constexpr (detail::is_dense_layer<output_layer>) {
-            if (detail::uses_logits_path<output_layer>(loss)) {
+        if constexpr (DenseLayer<output_layer>) {
+            if (detail::uses_logits_path<Graph>(loss)) {
+                using kind = typename output_layer::layer_kind;
                 using input = at_t<0, typename output::inputs>;
                 constexpr std::size_t in = input::shape_type::last;
-                const float* kernel = params_[Graph::template layer_index<output_layer>];
-                const float* bias =
-                    output_layer::use_bias ? kernel + in * padded(output_layer::units) : nullptr;
-                kernels::dense_rows<in, output_layer::units>(
-                    kernel, bias, forward::template buffer<input>(scratch_.data(), count),
+                const auto p = kind::template params<in>(
+                    static_cast<const float*>(params_[Graph::template layer_index<output_layer>]));
+                kernels::dense_rows<in, kind::units>(
+                    p.kernel, p.bias, forward::template buffer<input>(scratch_.data(), count),
                     preactivation_.data(), count);
                 batch.predictions = preactivation_.data();
             }
@@ -246,7 +250,7 @@ class trainer {
             forward::template buffer<output>(gradient_scratch_.data(), count);
         const double loss = loss_and_gradient(loss_config, batch, output_gradient_buffer,
                                               output_shape::row_stride, input_kind(loss_config));
-        if (detail::uses_logits_path<output_layer>(loss_config))
+        if (detail::uses_logits_path<Graph>(loss_config))
             backward_plan<Graph, Fusion, output_gradient::logits>::run(
                 params_, grad_pointers_, scratch_.data(), gradient_scratch_.data(), count);
         else
