@@ -226,8 +226,9 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
 
     // ---- inference ----------------------------------------------------------------------------
     // One batch per input (rows are samples); returns one batch per output, a std::tuple when
-    // there are several. Allocates the result and nothing else. An optional first argument,
-    // xf::fused or xf::unfused, picks the execution plan (exec/fusion.hpp).
+    // there are several. Allocates the result and nothing else (a model beyond the stack budget
+    // also its thread's scratch, once: exec/scratch.hpp). An optional first argument, xf::fused
+    // or xf::unfused, picks the execution plan (exec/fusion.hpp).
     template <class... Batches>
     requires(sizeof...(Batches) ==
              sizeof...(Inputs)) auto predict(const Batches&... batches) const {
