@@ -8,7 +8,7 @@
 
 #include "../core/shape.hpp"
 #include "../core/symbolic.hpp"
-#include "../graph/layer_nodes.hpp"
+#include "layer_nodes.hpp"
 #include "summary_table.hpp"
 
 namespace xfuse {
