@@ -39,18 +39,18 @@ patch("no_attention_product", "dense_tile.hpp",
       "    if constexpr (In == 96) {\n    } else if constexpr (split == In) {\n")
 # The attention's epilogue (max, exps, sums, the Dot, the division) becomes one sum of registers.
 patch("no_softmax_dot", "attention.hpp",
-      "            std::array<simd_batch, S> lane_sums;\n",
-      "            for (std::size_t s = 0; s < S; ++s) {\n"
-      "                simd_batch t = acc[s][0];\n"
-      "                for (std::size_t j = 1; j < R; ++j)\n"
-      "                    t += acc[s][j];\n"
-      "                t.store_aligned(pooled + (row + s) * pooled_stride);\n"
-      "            }\n"
-      "            if constexpr (S == 0) {\n"
-      "            std::array<simd_batch, S> lane_sums;\n")
+      "    std::array<simd_batch, S> lane_sums;\n",
+      "    for (std::size_t s = 0; s < S; ++s) {\n"
+      "        simd_batch t = acc[s][0];\n"
+      "        for (std::size_t j = 1; j < R; ++j)\n"
+      "            t += acc[s][j];\n"
+      "        t.store_aligned(pooled + (row + s) * pooled_stride);\n"
+      "    }\n"
+      "    if constexpr (S == 0) {\n"
+      "    std::array<simd_batch, S> lane_sums;\n")
 # ...and the original epilogue, now under `if constexpr (S == 0)`, gets its closing brace.
 patch("no_softmax_dot", "attention.hpp",
-      "            }\n        });\n}", "            }\n            }\n        });\n}")
+      "    }\n}\n\n}  // namespace detail", "    }\n    }\n}\n\n}  // namespace detail")
 # The output Dense(1, sigmoid) becomes a copy of its input.
 patch("no_output_layer", "dense_tile.hpp",
       "        detail::single_unit_rows<In, Activation>(kernel, bias, x, x_stride, y, y_stride, rows);\n",

@@ -4,26 +4,14 @@
 // "dependent" feeds each output into the next call's inputs, so that calls cannot overlap.
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <random>
 #include <vector>
 
 #include "support/seed_model.hpp"
+#include "timing.hpp"
 
-namespace {
-
-double thread_ns() {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
-}
-
-template <class Model, class A, class B>
-[[gnu::noinline]] float call(const Model& model, const A& a, const B& b) {
-    return model(a, b)(0);
-}
-
-}  // namespace
+using timing::call;
+using timing::thread_ns;
 
 int main() {
     const auto model = seed::build();

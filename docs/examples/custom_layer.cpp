@@ -1,4 +1,5 @@
 // docs/custom_layers.md: the seed notebook's AttentionLayer2 as a layer type of its own.
+#include <xfuse/testing/check_layer.hpp>
 #include <xfuse/xfuse.hpp>
 #include <xtensor/xrandom.hpp>
 #include <xtensor/xview.hpp>
@@ -59,8 +60,59 @@ struct AttentionLayer2 : xf::layer<AttentionLayer2<Units, Name, Tag>> {
         xf::kernels::dense_rows<In::last, Units>(kernel, bias, in[0], out, rows);
         xf::apply_activation<xf::softmax_t>(out, rows, Units, xf::padded(Units));
     }
+
+    // Training: the parameters are laid out as the equivalent built-in Dense's, so its backward
+    // computes this layer's gradients.
+    template <xf::Shape In>
+    static void backward(const float* params, float* param_grads, std::size_t samples,
+                         std::array<const float*, 1> in, const float* out, const float* out_grad,
+                         std::array<float*, 1> in_grad) noexcept {
+        xf::Dense<Units, xf::softmax, "", true, void>::template backward<In>(
+            params, param_grads, samples, in, out, out_grad, in_grad);
+    }
 };
 // [layer]
+
+// [kind]
+// The same layer saying what it is: it derives from Dense's kind and takes its shape rule,
+// weights, forward and backward.
+namespace as_kind {
+template <std::size_t Units, xf::fixed_string Name = "", class Tag = decltype([] {})>
+struct AttentionLayer2 : xf::layer<AttentionLayer2<Units, Name, Tag>>,
+                         xf::dense_kind<Units, xf::softmax_t, true> {
+    static constexpr std::string_view class_name = "AttentionLayer2";
+    static constexpr std::string_view name = Name.view();
+    using xf::dense_kind<Units, xf::softmax_t, true>::weights;  // not layer<>'s "no weights"
+};
+}  // namespace as_kind
+// [kind]
+
+// [reference]
+// The layer's formula in double, on plain row-major values: softmax(x W + b) on the last axis.
+// params: the kernel (in, units) and the bias (units); inputs[0]: (samples, ..., in).
+xf::testing::tensor attention_reference(const std::vector<xf::testing::tensor>& params,
+                                        const std::vector<xf::testing::tensor>& inputs) {
+    const xf::testing::tensor& x = inputs[0];
+    const std::vector<double>& kernel = params[0].values;
+    const std::vector<double>& bias = params[1].values;
+    const std::size_t in = params[0].shape[0], units = params[0].shape[1];
+    xf::testing::tensor y{x.shape, {}};
+    y.shape.back() = units;
+    for (std::size_t row = 0; row < x.values.size() / in; ++row) {
+        std::vector<double> z(units);
+        double sum = 0;
+        for (std::size_t j = 0; j < units; ++j) {
+            z[j] = bias[j];
+            for (std::size_t i = 0; i < in; ++i)
+                z[j] += x.values[row * in + i] * kernel[i * units + j];
+            sum += z[j] = std::exp(z[j]);
+        }
+        for (double v : z)
+            y.values.push_back(v / sum);
+    }
+    return y;
+}
+// [reference]
 
 int main() {
     // [model]
@@ -144,6 +196,41 @@ int main() {
         xt::xtensor<float, 3> weights = unnamed.predict(samples);
         CHECK(weights.shape(0) == 7 && weights.shape(1) == 3 && weights.shape(2) == 4);
         CHECK(xt::amax(xt::abs(xt::sum(weights, {2}) - 1.0f))() < 1e-5f);
+    }
+
+    // [check]
+    // Sizes around the SIMD width, where kernels change path; the seed's size; a sequence.
+    constexpr std::size_t w = xf::simd_width;
+    const xf::testing::check_result results[] = {
+        xf::testing::check_layer<AttentionLayer2<w + 1>, xf::shape<w - 1>>(attention_reference),
+        xf::testing::check_layer<AttentionLayer2<w>, xf::shape<2 * w + 3>>(attention_reference),
+        xf::testing::check_layer<AttentionLayer2<96>, xf::shape<96>>(attention_reference),
+        xf::testing::check_layer<AttentionLayer2<4>, xf::shape<3, 5>>(attention_reference)};
+    for (const xf::testing::check_result& result : results) {
+        std::cout << result << "\n";  // "passed", or one line per failure
+        CHECK(result.passed);
+    }
+    // [check]
+    {
+        // The layer that derives from Dense's kind passes the same check.
+        const auto result =
+            xf::testing::check_layer<as_kind::AttentionLayer2<w + 1>, xf::shape<2 * w + 3>>(
+                attention_reference);
+        std::cout << result << "\n";
+        CHECK(result.passed);
+    }
+    {
+        // The check fails where the layer and its reference disagree: here, a reference that
+        // forgets the bias.
+        const auto without_bias = [](std::vector<xf::testing::tensor> params,
+                                     const std::vector<xf::testing::tensor>& inputs) {
+            std::fill(params[1].values.begin(), params[1].values.end(), 0.0);
+            return attention_reference(params, inputs);
+        };
+        const auto wrong = xf::testing::check_layer<AttentionLayer2<w>, xf::shape<w>>(without_bias);
+        CHECK(!wrong.passed);
+        CHECK(wrong.message.find("AttentionLayer2 on (None, " + std::to_string(w) +
+                                 "): forward: output[") == 0);
     }
 
     return docs::exit_code();

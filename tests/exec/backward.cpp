@@ -1,9 +1,9 @@
 // The backward plan on the seed model: the gradient of the loss fit() minimises (binary
 // cross-entropy on the sigmoid's logits, mean over the batch) with respect to every weight,
-// against keras-semantics Appendix A's backward formulas and against central finite
-// differences of Appendix A's forward, both in double; the fused attention backward against
-// the unfused one; and the plan's protocol (stale gradient scratch, accumulation, the
-// dL/d(output) path).
+// against the backward formulas written out here and against central finite differences of the
+// forward built from support/reference.hpp's layers, both in double; the fused attention
+// backward against the unfused one; and the plan's protocol (stale gradient scratch,
+// accumulation, the dL/d(output) path).
 #define BOOST_TEST_MODULE exec_backward
 #include <boost/test/unit_test.hpp>
 #include <cmath>
@@ -13,6 +13,7 @@
 #include <xfuse/exec/backward.hpp>
 #include <xfuse/xfuse.hpp>
 
+#include "support/reference.hpp"
 #include "support/seed_model.hpp"
 
 namespace xf = xfuse;
@@ -24,11 +25,14 @@ using plan = xf::forward_plan<graph>;
 using output_node = xf::at_t<0, graph::outputs>;
 constexpr float not_a_number = std::numeric_limits<float>::quiet_NaN();
 
-// ---- Appendix A, in double: weights as one flat list in Keras' order ------------------------
+// ---- the seed model in double: weights as one flat list in Keras' order ----------------------
+
+using reference::tensor;
 
 struct batch {
     std::size_t size;
-    std::vector<double> x1, x2, y;  // (B, 10), (B, 20), (B)
+    tensor x1, x2;          // (B, 10), (B, 20)
+    std::vector<double> y;  // (B)
 };
 
 // The offsets of W1, b1, W2, b2, Wa, ba, Wo, bo in the flat list.
@@ -45,43 +49,27 @@ struct activations {
     std::vector<double> h1, h2, c, al, s, z;
 };
 
-// x @ W + b for one sample.
-void affine(const double* x, std::size_t in, const double* w, const double* b, std::size_t out,
-            double* y) {
-    for (std::size_t j = 0; j < out; ++j) {
-        y[j] = b[j];
-        for (std::size_t i = 0; i < in; ++i)
-            y[j] += x[i] * w[i * out + j];
-    }
+// Weight w of the flat list, as a tensor of the given shape.
+tensor weight_tensor(const std::vector<double>& p, weight w, std::vector<std::size_t> shape) {
+    return {std::move(shape), std::vector<double>(p.begin() + std::ptrdiff_t(offsets[w]),
+                                                  p.begin() + std::ptrdiff_t(offsets[w + 1]))};
 }
 
+// The notebook's forward pass, layer by layer, each layer's reference in double.
 activations forward(const std::vector<double>& p, const batch& data) {
-    const std::size_t n = data.size;
-    activations a{std::vector<double>(n * 32), std::vector<double>(n * 64),
-                  std::vector<double>(n * 96), std::vector<double>(n * 96),
-                  std::vector<double>(n),      std::vector<double>(n)};
-    const auto at = [&](weight w) { return p.data() + offsets[w]; };
-    for (std::size_t b = 0; b < n; ++b) {
-        affine(&data.x1[b * 10], 10, at(W1), at(b1), 32, &a.h1[b * 32]);
-        affine(&data.x2[b * 20], 20, at(W2), at(b2), 64, &a.h2[b * 64]);
-        double* c = &a.c[b * 96];
-        for (std::size_t j = 0; j < 32; ++j)
-            c[j] = std::max(a.h1[b * 32 + j], 0.0);
-        for (std::size_t j = 0; j < 64; ++j)
-            c[32 + j] = std::max(a.h2[b * 64 + j], 0.0);
-        double* al = &a.al[b * 96];
-        affine(c, 96, at(Wa), at(ba), 96, al);
-        const double top = *std::max_element(al, al + 96);
-        double sum = 0;
-        for (std::size_t j = 0; j < 96; ++j)
-            sum += (al[j] = std::exp(al[j] - top));
-        for (std::size_t j = 0; j < 96; ++j)
-            al[j] /= sum;
-        for (std::size_t j = 0; j < 96; ++j)
-            a.s[b] += c[j] * al[j];
-        a.z[b] = a.s[b] * at(Wo)[0] + at(bo)[0];
-    }
-    return a;
+    using namespace reference;
+    const auto affine = [&](const tensor& x, weight w, weight b, std::size_t in, std::size_t out) {
+        const tensor bias = weight_tensor(p, b, {out});
+        return dense<xfuse::linear_t>(x, weight_tensor(p, w, {in, out}), &bias);
+    };
+    const tensor h1 = affine(data.x1, W1, b1, 10, 32);
+    const tensor h2 = affine(data.x2, W2, b2, 20, 64);
+    const tensor c =
+        concatenate({activation<xfuse::relu_t>(h1), activation<xfuse::relu_t>(h2)}, -1);
+    const tensor al = activation<xfuse::softmax_t>(affine(c, Wa, ba, 96, 96));
+    const tensor s = dot(c, al, 1, false);
+    const tensor z = affine(s, Wo, bo, 1, 1);
+    return {h1.values, h2.values, c.values, al.values, s.values, z.values};
 }
 
 // mean(max(z, 0) - z y + log1p(exp(-|z|))): what fit() minimises.
@@ -104,8 +92,8 @@ double finite_difference(std::vector<double>& p, std::size_t i, const batch& dat
     return (plus - minus) / (2 * h);
 }
 
-// Appendix A's backward, line by line.
-std::vector<double> appendix_a_gradient(const std::vector<double>& p, const batch& data) {
+// The backward formulas, line by line.
+std::vector<double> formula_gradient(const std::vector<double>& p, const batch& data) {
     const activations a = forward(p, data);
     const std::size_t n = data.size;
     std::vector<double> g(offsets.back(), 0.0);
@@ -137,13 +125,13 @@ std::vector<double> appendix_a_gradient(const std::vector<double>& p, const batc
         for (std::size_t j = 0; j < 32; ++j) {
             const double dh = a.h1[b * 32 + j] > 0 ? dc[j] : 0.0;
             for (std::size_t i = 0; i < 10; ++i)
-                grad(W1)[i * 32 + j] += data.x1[b * 10 + i] * dh;
+                grad(W1)[i * 32 + j] += data.x1.values[b * 10 + i] * dh;
             grad(b1)[j] += dh;
         }
         for (std::size_t j = 0; j < 64; ++j) {
             const double dh = a.h2[b * 64 + j] > 0 ? dc[32 + j] : 0.0;
             for (std::size_t i = 0; i < 20; ++i)
-                grad(W2)[i * 64 + j] += data.x2[b * 20 + i] * dh;
+                grad(W2)[i * 64 + j] += data.x2.values[b * 20 + i] * dh;
             grad(b2)[j] += dh;
         }
     }
@@ -152,14 +140,10 @@ std::vector<double> appendix_a_gradient(const std::vector<double>& p, const batc
 
 // ---- the plan -------------------------------------------------------------------------------
 
-batch random_batch(std::size_t n, unsigned seed) {
-    std::mt19937 engine(seed);
-    std::normal_distribution<float> normal(0.0f, 1.0f);
-    batch data{n, std::vector<double>(n * 10), std::vector<double>(n * 20), std::vector<double>(n)};
-    for (double& v : data.x1)
-        v = normal(engine);
-    for (double& v : data.x2)
-        v = normal(engine);
+batch random_seed_batch(std::size_t n, unsigned seed) {
+    const std::normal_distribution<float> normal(0.0f, 1.0f);
+    batch data{n, xf::testing::random_tensor({n, 10}, seed, normal),
+               xf::testing::random_tensor({n, 20}, seed + 1, normal), std::vector<double>(n)};
     for (std::size_t b = 0; b < n; ++b)
         data.y[b] = double(b % 2);
     return data;
@@ -168,13 +152,18 @@ batch random_batch(std::size_t n, unsigned seed) {
 // Random weights, including the biases, large enough that the attention is far from uniform.
 template <class Model>
 std::vector<double> randomize(Model& model, unsigned seed) {
-    std::mt19937 engine(seed);
-    std::uniform_real_distribution<float> uniform(-0.5f, 0.5f);
     auto weights = model.get_weights();
-    std::vector<double> flat;
+    std::size_t count = 0;
+    for (const auto& w : weights)
+        count += w.size();
+    const std::vector<double> flat =
+        xf::testing::random_tensor({count}, seed,
+                                   std::uniform_real_distribution<float>(-0.5f, 0.5f))
+            .values;
+    auto next = flat.begin();
     for (auto& w : weights)
         for (float& v : w)
-            flat.push_back(v = uniform(engine));
+            v = static_cast<float>(*next++);
     model.set_weights(weights);
     return flat;
 }
@@ -200,7 +189,7 @@ struct layer_gradients {
             next += sizes[l];
         }
     }
-    // In Keras' order, as one flat list like Appendix A's.
+    // In Keras' order, as one flat list like the formulas'.
     std::vector<double> flat() const {
         std::vector<double> result;
         for (const auto& w : xf::detail::get_weights<Graph>(layers))
@@ -223,8 +212,8 @@ void train_step_gradients(const seed::model_type& model, const batch& data, grad
     float* x1 = plan::buffer<input1>(scratch.data(), n);
     float* x2 = plan::buffer<input2>(scratch.data(), n);
     for (std::size_t b = 0; b < n; ++b) {
-        std::copy_n(data.x1.begin() + b * 10, 10, x1 + b * input1::shape_type::storage);
-        std::copy_n(data.x2.begin() + b * 20, 20, x2 + b * input2::shape_type::storage);
+        std::copy_n(data.x1.values.begin() + b * 10, 10, x1 + b * input1::shape_type::storage);
+        std::copy_n(data.x2.values.begin() + b * 20, 20, x2 + b * input2::shape_type::storage);
     }
     plan::run(model.layer_parameters(), scratch.data(), n);
     const float* p = plan::buffer<output_node>(scratch.data(), n);
@@ -250,12 +239,12 @@ double max_relative_difference(const std::vector<double>& a, const std::vector<d
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(appendix_a_formulas_match_finite_differences) {
+BOOST_AUTO_TEST_CASE(the_formulas_match_finite_differences) {
     // Validates the double reference itself, so that the plan is compared with the right thing.
     auto model = seed::build();
     const std::vector<double> p = randomize(model, 1);
-    const batch data = random_batch(5, 2);
-    const std::vector<double> analytic = appendix_a_gradient(p, data);
+    const batch data = random_seed_batch(5, 2);
+    const std::vector<double> analytic = formula_gradient(p, data);
     std::vector<double> q = p;
     double worst = 0;
     for (std::size_t i = 0; i < q.size(); ++i)
@@ -263,14 +252,14 @@ BOOST_AUTO_TEST_CASE(appendix_a_formulas_match_finite_differences) {
     BOOST_TEST(worst <= 1e-8);
 }
 
-BOOST_AUTO_TEST_CASE(seed_model_gradient_matches_appendix_a) {
+BOOST_AUTO_TEST_CASE(seed_model_gradient_matches_the_formulas) {
     // Batch sizes around the backward tile (4 rows) and one of Keras' default 32.
     for (std::size_t n : {1u, 3u, 4u, 7u, 32u}) {
         BOOST_TEST_CONTEXT("batch of " << n) {
             auto model = seed::build();
             const std::vector<double> p = randomize(model, unsigned(n));
-            const batch data = random_batch(n, unsigned(n) + 100);
-            const std::vector<double> expected = appendix_a_gradient(p, data);
+            const batch data = random_seed_batch(n, unsigned(n) + 100);
+            const std::vector<double> expected = formula_gradient(p, data);
             gradients fused, unfused;
             train_step_gradients<xf::fused_t>(model, data, fused);
             train_step_gradients<xf::unfused_t>(model, data, unfused);
@@ -293,7 +282,7 @@ BOOST_AUTO_TEST_CASE(seed_model_gradient_matches_appendix_a) {
 BOOST_AUTO_TEST_CASE(plan_gradient_matches_finite_differences) {
     auto model = seed::build();
     const std::vector<double> p = randomize(model, 7);
-    const batch data = random_batch(6, 8);
+    const batch data = random_seed_batch(6, 8);
     gradients grads;
     train_step_gradients<xf::fused_t>(model, data, grads);
     const std::vector<double> actual = grads.flat();
@@ -308,7 +297,7 @@ BOOST_AUTO_TEST_CASE(plan_gradient_matches_finite_differences) {
 BOOST_AUTO_TEST_CASE(gradients_accumulate_and_the_output_path_agrees) {
     auto model = seed::build();
     randomize(model, 11);
-    const batch data = random_batch(9, 12);
+    const batch data = random_seed_batch(9, 12);
     gradients once, twice, through_output;
     train_step_gradients<xf::fused_t>(model, data, once);
     train_step_gradients<xf::fused_t>(model, data, twice);
@@ -331,17 +320,20 @@ std::vector<double> random_gradients(const Model& model, std::size_t n) {
     using g = typename Model::graph_type;
     using p = xf::forward_plan<g>;
     xf::aligned_buffer scratch(n * p::sample_storage), grad_scratch(n * p::sample_storage);
-    std::mt19937 engine(5);
-    std::normal_distribution<float> normal(0.0f, 1.0f);
+    // Random values in every lane, padding included, as the plan's buffers may hold.
+    unsigned seed = 5;
+    const auto fill = [&](float* buffer, std::size_t count) {
+        const std::vector<double> values =
+            xf::testing::random_tensor({count}, seed++, std::normal_distribution<float>(0.0f, 1.0f))
+                .values;
+        std::copy(values.begin(), values.end(), buffer);
+    };
     [&]<class... In>(xf::type_list<In...>) {
-        ((std::generate_n(p::template buffer<In>(scratch.data(), n), n * In::shape_type::storage,
-                          [&] { return normal(engine); })),
-         ...);
+        (fill(p::template buffer<In>(scratch.data(), n), n * In::shape_type::storage), ...);
     }(typename g::inputs{});
     p::run(model.layer_parameters(), scratch.data(), n);
     using out = xf::at_t<0, typename g::outputs>;
-    std::generate_n(p::template buffer<out>(grad_scratch.data(), n), n * out::shape_type::storage,
-                    [&] { return normal(engine); });
+    fill(p::template buffer<out>(grad_scratch.data(), n), n * out::shape_type::storage);
     layer_gradients<g> grads;
     xf::backward_plan<g, Fusion, xf::output_gradient::logits>::run(
         model.layer_parameters(), grads.layers, scratch.data(), grad_scratch.data(), n);

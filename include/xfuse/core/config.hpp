@@ -12,7 +12,7 @@
 
 #include <cstddef>
 
-// g++ 12.2 reports _mm512_undefined_ps() inside its own AVX-512 intrinsic headers as
+// g++ 12.2 reports the undefined source register of its own AVX-512 intrinsics as
 // uninitialised, for every xsimd max/min/exp (a known false positive, fixed in 12.3).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push

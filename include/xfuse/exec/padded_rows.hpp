@@ -8,27 +8,21 @@
 
 #include "../core/config.hpp"
 #include "../core/shape.hpp"
+#include "../kernels/arch/masked.hpp"
 
 namespace xfuse::detail {
 
 // One row of N floats into a padded row, padding lanes zeroed: whole registers, then the last
-// partial one with a masked load where the target has one (it never reads past the row, so the
-// last row of a batch is safe). Every sample that predict and fit see is copied like this, so
-// the copy moves whole registers rather than calling std::copy_n and std::fill per row.
+// partial one loaded without reading past the row (the last row of a batch is safe). Inputs are
+// copied like this for every sample predict and fit see, so it runs in registers, not through
+// std::copy_n and std::fill.
 template <std::size_t N>
 void copy_to_padded_row(const float* source, float* destination) noexcept {
     std::size_t i = 0;
     for (; i + simd_width <= N; i += simd_width)
         simd_batch::load_unaligned(source + i).store_aligned(destination + i);
-    if constexpr (N % simd_width != 0) {
-#if XSIMD_WITH_AVX512F
-        _mm512_store_ps(destination + i,
-                        _mm512_maskz_loadu_ps((__mmask16(1) << (N % simd_width)) - 1, source + i));
-#else
-        std::fill(std::copy_n(source + i, N % simd_width, destination + i),
-                  destination + i + simd_width, 0.0f);
-#endif
-    }
+    if constexpr (N % simd_width != 0)
+        kernels::arch::load_first_lanes(source + i, N % simd_width).store_aligned(destination + i);
 }
 
 // Copies `samples` samples (contiguous, S::size floats each) into padded rows, and back.

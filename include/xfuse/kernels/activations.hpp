@@ -23,6 +23,9 @@
 #include <string_view>
 
 #include "../core/config.hpp"
+#include "arch/exp.hpp"
+#include "arch/reduce.hpp"
+#include "arch/target.hpp"
 
 namespace xfuse {
 
@@ -69,26 +72,7 @@ inline constexpr lane_index_table lane_indices = [] {
     return table;
 }();
 
-// xsimd 8.1 has hadd but no reduce_max: the intrinsic where there is one (a softmax needs one
-// per row, so a scalar loop over 16 lanes would cost as much as its exps), else a scalar loop.
-inline float horizontal_max(const simd_batch& lanes) noexcept {
-#if XSIMD_WITH_AVX512F
-    return _mm512_reduce_max_ps(lanes);
-#elif XSIMD_WITH_AVX
-    const __m256 m = lanes;
-    __m128 half = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-    half = _mm_max_ps(half, _mm_movehl_ps(half, half));
-    half = _mm_max_ss(half, _mm_movehdup_ps(half));
-    return _mm_cvtss_f32(half);
-#else
-    alignas(buffer_alignment) float values[simd_width];
-    lanes.store_aligned(values);
-    float result = values[0];
-    for (std::size_t i = 1; i < simd_width; ++i)
-        result = values[i] > result ? values[i] : result;
-    return result;
-#endif
-}
+using kernels::arch::horizontal_max;
 
 // The polynomial with these coefficients, highest degree first, at x: Horner's scheme, one FMA
 // per coefficient after the first.
@@ -96,6 +80,7 @@ template <std::size_t N>
 [[gnu::always_inline]] inline simd_batch horner(const simd_batch& x,
                                                 const float (&highest_first)[N]) noexcept {
     simd_batch p(highest_first[0]);
+    XFUSE_UNROLL
     for (std::size_t i = 1; i < N; ++i)
         p = xsimd::fma(p, x, simd_batch(highest_first[i]));
     return p;
@@ -103,45 +88,44 @@ template <std::size_t N>
 
 // exp(x) for x <= 0, where -inf gives exactly 0: what a softmax needs once the row max is
 // subtracted. xsimd::exp also guards overflow (two compares and two selects) and builds 2^n from
-// its bits; with no overflow to guard, AVX-512's scalef does the scaling and the underflow to 0
-// in one instruction, 14 instructions per register in all. Cephes' expf reduction and
-// polynomial (relative error about 1e-7 on [-87, 0], tests/kernels/activations.cpp).
+// its bits; with no overflow to guard, and where the target scales by 2^n in one instruction
+// (arch::scalef, which also underflows to 0), 14 instructions per register in all. Cephes' expf
+// reduction and polynomial (relative error about 1e-7 on [-87, 0], tests/kernels/activations.cpp).
 inline simd_batch exp_nonpositive(const simd_batch& x) noexcept {
-#if XSIMD_WITH_AVX512F
-    // exp(-104) < 2^-150 rounds to 0; the clamp keeps -inf out of the reduction (-inf - -inf).
-    const simd_batch clamped = xsimd::max(x, simd_batch(-104.0f));
-    const simd_batch n = xsimd::nearbyint(clamped * simd_batch(1.44269504088896341f));
-    // r = x - n ln 2, with ln 2 split in two so that n * 0.693359375 is exact.
-    simd_batch r = xsimd::fnma(n, simd_batch(0.693359375f), clamped);
-    r = xsimd::fnma(n, simd_batch(-2.12194440e-4f), r);
-    const simd_batch p = horner(r, {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
-                                    4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f});
-    return _mm512_scalef_ps(xsimd::fma(p, r * r, r) + simd_batch(1.0f), n);
-#else
-    return xsimd::exp(x);
-#endif
+    if constexpr (kernels::arch::has_scalef) {
+        // exp(-104) < 2^-150 rounds to 0; the clamp keeps -inf out of the reduction (-inf - -inf).
+        const simd_batch clamped = xsimd::max(x, simd_batch(-104.0f));
+        const simd_batch n = xsimd::nearbyint(clamped * simd_batch(1.44269504088896341f));
+        // r = x - n ln 2, with ln 2 split in two so that n * 0.693359375 is exact.
+        simd_batch r = xsimd::fnma(n, simd_batch(0.693359375f), clamped);
+        r = xsimd::fnma(n, simd_batch(-2.12194440e-4f), r);
+        const simd_batch p = horner(r, {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                                        4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f});
+        return kernels::arch::scalef(xsimd::fma(p, r * r, r) + simd_batch(1.0f), n);
+    } else {
+        return xsimd::exp(x);
+    }
 }
 
-// exp(d) for d = x - m <= 0, x a softmax logit and m its row's max. On AVX-512 (with DQ's
-// vreduceps): 2^t with t = d log2(e), split as 2^n 2^f, n = round(t) (vrndscaleps) and
-// f = t - n in [-1/2, 1/2] (vreduceps, which also maps -inf to 0): a degree-6 minimax polynomial
-// for 2^f (8e-8 relative in float) and scalef for 2^n, which underflows to exactly 0 and maps
-// n = -inf to 0. 10 instructions per register against exp_nonpositive's 14: the exps are most
-// of the fused attention's epilogue. Rounding t to float costs accuracy where |d| is large:
-// relative error within 1.2e-7 + 8e-8 |d| (tests/kernels/activations.cpp), 1.5e-7 for the
-// weights within exp(-2) of the row's largest; exp_nonpositive's exact reduction keeps 1e-7
+// exp(d) for d = x - m <= 0, x a softmax logit and m its row's max. Where the target splits t
+// into n and f in one instruction each (arch::split_exponent): 2^t with t = d log2(e), split as
+// 2^n 2^f, n = round(t) and f = t - n in [-1/2, 1/2] (-inf gives f = 0): a degree-6 minimax
+// polynomial for 2^f (8e-8 relative in float) and scalef for 2^n, which underflows to exactly 0
+// and maps n = -inf to 0. 10 instructions per register against exp_nonpositive's 14: the exps
+// are most of the fused attention's epilogue. Rounding t to float costs accuracy where |d| is
+// large: relative error within 1.2e-7 + 8e-8 |d| (tests/kernels/activations.cpp), 1.5e-7 for
+// the weights within exp(-2) of the row's largest; exp_nonpositive's exact reduction keeps 1e-7
 // everywhere. exp(0) is exactly 1 and exp(-inf) exactly 0. Elsewhere, exp_nonpositive.
 inline simd_batch softmax_exp(const simd_batch& d) noexcept {
-#if XSIMD_WITH_AVX512DQ
-    const simd_batch t = d * simd_batch(1.44269504088896341f);
-    const simd_batch n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT);
-    const simd_batch f = _mm512_reduce_ps(t, _MM_FROUND_TO_NEAREST_INT);
-    const simd_batch p = horner(f, {1.5345811e-4f, 1.3399931e-3f, 9.618489e-3f, 5.5503286e-2f,
-                                    2.4022646e-1f, 6.931472e-1f, 1.0f});
-    return _mm512_scalef_ps(p, n);
-#else
-    return exp_nonpositive(d);
-#endif
+    if constexpr (kernels::arch::has_exponent_split && kernels::arch::has_scalef) {
+        simd_batch n, f;
+        kernels::arch::split_exponent(d * simd_batch(1.44269504088896341f), n, f);
+        const simd_batch p = horner(f, {1.5345811e-4f, 1.3399931e-3f, 9.618489e-3f, 5.5503286e-2f,
+                                        2.4022646e-1f, 6.931472e-1f, 1.0f});
+        return kernels::arch::scalef(p, n);
+    } else {
+        return exp_nonpositive(d);
+    }
 }
 
 // Scalars (the double-precision gradient checks, the scalar tails) keep xsimd's exp.

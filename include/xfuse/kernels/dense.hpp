@@ -1,15 +1,17 @@
 // Dense rows: y[r, :] = x[r, :In] * W + b for `rows` rows, W stored (In, padded(Out)).
 //
-// Plain kernel (the fused, sample-blocked one replaces it in exec/): for each row, the output
-// registers are processed in groups of up to four accumulators; each x[r, i] is broadcast once
-// per group and feeds one FMA per accumulator. Bound: one weight load per FMA, so L1 bandwidth,
-// about half of the FMA peak; sample blocking is what lifts that bound.
+// Row by row, without sample blocking: the pre-activations a backward pass or a trainer's logits
+// path recomputes for a few rows (the forward layers run dense_tile.hpp's blocked kernel). The
+// output registers are processed in groups of up to four accumulators; each x[r, i] is broadcast
+// once per group and feeds one FMA per accumulator. Bound: one weight load per FMA, so L1
+// bandwidth, about half of the FMA peak.
 #pragma once
 
 #include <cstddef>
 #include <utility>
 
 #include "../core/config.hpp"
+#include "arch/target.hpp"
 
 namespace xfuse::kernels {
 
@@ -19,14 +21,17 @@ template <std::size_t Group, std::size_t In>
 inline void dense_register_group(const float* kernel, std::size_t kernel_stride, const float* bias,
                                  const float* x, float* y) noexcept {
     simd_batch acc[Group];
+    XFUSE_UNROLL
     for (std::size_t g = 0; g < Group; ++g)
         acc[g] = bias ? simd_batch::load_aligned(bias + g * simd_width) : simd_batch(0.0f);
     for (std::size_t i = 0; i < In; ++i) {
         const simd_batch xi(x[i]);
         const float* w = kernel + i * kernel_stride;
+        XFUSE_UNROLL
         for (std::size_t g = 0; g < Group; ++g)
             acc[g] = xsimd::fma(xi, simd_batch::load_aligned(w + g * simd_width), acc[g]);
     }
+    XFUSE_UNROLL
     for (std::size_t g = 0; g < Group; ++g)
         acc[g].store_aligned(y + g * simd_width);
 }

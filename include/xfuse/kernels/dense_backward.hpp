@@ -10,13 +10,12 @@
 // - dW += x^T dz, the hot product (96 x 96 in the seed model): a group of G registers of dz
 //   columns for all T rows of the tile is held in T*G registers; for each input feature i one
 //   row-group of dW is loaded, receives T*G FMAs (x[r, i] broadcast), and is stored. Each dW
-//   load/store thus feeds T FMAs (T = 8, G = 2 on AVX-512's 32 registers; G = 1 with 16).
-//   8 rows rather than 4 halve the dW traffic per FMA: one epoch of the seed model ran 5 % faster
-//   (thread CPU time, same run).
+//   load/store thus feeds T FMAs (T = 8; G = 2 with 32 registers, 1 with 16). 8 rows rather
+//   than 4 halve the dW traffic per FMA.
 // - dx += dz W^T, for 8 rows or more: W^T is made once per call (kernels/transpose.hpp, on the
 //   stack while it fits in 64 KiB) and the product runs as a forward Dense of W^T over dz, the
-//   register-blocked kernel of dense_tile.hpp. In the seed model's attention (96 x 96, 32 rows)
-//   this took dx from 108 to 171 GFLOP/s, the transpose (0.7 us) included.
+//   register-blocked kernel of dense_tile.hpp, whose blocks reuse each weight load for several
+//   rows where the per-row reduction below loads a weight per FMA.
 // - dx for fewer rows (the transpose would cost more than it saves), per row: simd_width input
 //   features at a time, one accumulator each, summing dz[r, :] * W[i, :] over the output
 //   registers; xsimd::haddp then reduces the simd_width accumulators into one register of dx at
@@ -44,7 +43,7 @@ inline constexpr bool transposed_input_grad = padded(Out) * padded(In) * sizeof(
 
 namespace detail {
 
-inline constexpr std::size_t dense_backward_group = simd_width >= 16 ? 2 : 1;
+inline constexpr std::size_t dense_backward_group = simd_registers >= 32 ? 2 : 1;
 
 // dW[:, columns of the group] += x^T dz for the tile's Rows rows and Group registers.
 template <std::size_t Rows, std::size_t Group, std::size_t In, std::size_t Out>
@@ -52,19 +51,26 @@ inline void kernel_grad_group(const float* x, const float* dz, float* kernel_gra
     constexpr std::size_t x_stride = padded(In);
     constexpr std::size_t y_stride = padded(Out);
     simd_batch d[Rows][Group];
-    for (std::size_t r = 0; r < Rows; ++r)
+    XFUSE_UNROLL
+    for (std::size_t r = 0; r < Rows; ++r) {
+        XFUSE_UNROLL
         for (std::size_t g = 0; g < Group; ++g)
             d[r][g] = simd_batch::load_aligned(dz + r * y_stride + g * simd_width);
+    }
     for (std::size_t i = 0; i < In; ++i) {
         float* w = kernel_grad + i * y_stride;
         simd_batch acc[Group];
+        XFUSE_UNROLL
         for (std::size_t g = 0; g < Group; ++g)
             acc[g] = simd_batch::load_aligned(w + g * simd_width);
+        XFUSE_UNROLL
         for (std::size_t r = 0; r < Rows; ++r) {
             const simd_batch xi(x[r * x_stride + i]);
+            XFUSE_UNROLL
             for (std::size_t g = 0; g < Group; ++g)
                 acc[g] = xsimd::fma(xi, d[r][g], acc[g]);
         }
+        XFUSE_UNROLL
         for (std::size_t g = 0; g < Group; ++g)
             acc[g].store_aligned(w + g * simd_width);
     }
@@ -97,13 +103,16 @@ inline void input_grad_block(const float* kernel, const float* dz, float* dx,
     // Accumulators of features past Count (a row's last block) read a row of zeros.
     alignas(buffer_alignment) static constexpr float zero_row[y_stride]{};
     const float* rows[simd_width];
+    XFUSE_UNROLL
     for (std::size_t k = 0; k < simd_width; ++k)
         rows[k] = feature_of_row[k] < Count ? kernel + feature_of_row[k] * y_stride : zero_row;
     simd_batch acc[simd_width];
+    XFUSE_UNROLL
     for (std::size_t k = 0; k < simd_width; ++k)
         acc[k] = simd_batch(0.0f);
     for (std::size_t j = 0; j < y_stride; j += simd_width) {
         const simd_batch d = simd_batch::load_aligned(dz + j);
+        XFUSE_UNROLL
         for (std::size_t k = 0; k < simd_width; ++k)
             acc[k] = xsimd::fma(d, simd_batch::load_aligned(rows[k] + j), acc[k]);
     }
@@ -174,11 +183,14 @@ inline void input_grad_transposed(const float* kernel_t, const float* dz, float*
         kernel_t, nullptr, dz, padded(Out), rows,
         [&]<std::size_t S, std::size_t R>(accumulator_block<S, R>& acc, std::size_t row,
                                           std::size_t column) {
-            for (std::size_t s = 0; s < S; ++s)
+            XFUSE_UNROLL
+            for (std::size_t s = 0; s < S; ++s) {
+                XFUSE_UNROLL
                 for (std::size_t j = 0; j < R; ++j) {
                     float* dx = x_grad + (row + s) * x_stride + column + j * simd_width;
                     (simd_batch::load_aligned(dx) + acc[s][j]).store_aligned(dx);
                 }
+            }
         });
 }
 

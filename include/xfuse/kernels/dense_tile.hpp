@@ -5,8 +5,10 @@
 // (one per row of the tile, with x[r, k] broadcast). Weights are then loaded once per S rows
 // instead of once per row, which moves the bound from L1 bandwidth (one load per FMA) to the
 // FMA ports. S and R are compile-time functions of the layer's width and the target's register
-// count (32 AVX-512 registers of 16 floats; 16 AVX2 registers of 8), leaving registers for the
-// weight loads, the broadcast and an epilogue's temporaries.
+// count (arch/target.hpp), leaving registers for the weight loads, the broadcast and an
+// epilogue's temporaries. Every loop over the S rows or the R registers of a block is unrolled
+// at compile time (XFUSE_UNROLL), so that the accumulators are registers at any optimisation
+// level.
 //
 // The epilogue receives the finished accumulators, so an activation (element-wise, or a whole
 // softmax row when the row fits in registers) is applied before anything is stored, and fused
@@ -21,29 +23,39 @@
 
 #include "../core/config.hpp"
 #include "activations.hpp"
+#include "arch/lanes.hpp"
+#include "arch/target.hpp"
 
 namespace xfuse::kernels {
 
-// Vector registers of the target: AVX-512 has 32, AVX/AVX2 and SSE 16.
-inline constexpr std::size_t simd_registers = simd_width >= 16 ? 32 : 16;
+// Vector registers the blocking plans with (arch::registers: the target's, or the build's
+// XFUSE_TARGET_REGISTERS).
+inline constexpr std::size_t simd_registers = arch::registers;
 
 // Rows and registers of one block of accumulators for a Dense of Out units.
 template <std::size_t Out>
 struct dense_blocking {
     // Registers of a whole output row.
     static constexpr std::size_t row_registers = padded(Out) / simd_width;
-    // Accumulators get all but 8 registers: the weights of one input feature and the broadcast
-    // need the rest (24 accumulators on AVX-512: 4 rows of the 96-wide attention).
-    static constexpr std::size_t budget = simd_registers - 8;
+    // Accumulators get all but 8 registers of 32 (24: 4 rows of the 96-wide attention) and all
+    // but 4 of 16 (12); the weights of one input feature and the broadcast need the rest.
+    static constexpr std::size_t budget =
+        simd_registers >= 32 ? simd_registers - 8 : simd_registers - 4;
     // Whether a block covers the whole row, so a row-wise epilogue (softmax) runs in registers:
     // only while that still leaves 3 rows per block. With fewer, every weight loaded would feed
-    // 1 or 2 FMAs (a 256-wide row in 16 registers gets 1 row: the 256 KiB of weights come from
-    // L2 once per sample, at a third of the speed of the split below).
+    // 1 or 2 FMAs (a 256-wide row in 16 registers gets 1 row: the 256 KiB of weights would come
+    // from L2 once per sample).
     static constexpr bool whole_row = row_registers * 3 <= budget;
-    // R: output registers per row in one block. A wider row is cut into blocks of 4 registers
-    // (AVX-512) for 6 rows.
+    // R: output registers per row in one block. A wider row is cut into blocks of budget / 6
+    // registers (4 with 32 registers, 2 with 16) for 6 rows.
     static constexpr std::size_t registers =
         whole_row ? row_registers : std::max<std::size_t>(budget / 6, 1);
+    // A lone row (a single sample, a batch's last rows) has no other rows to share the weight
+    // loads with: it takes as many registers as leave room for the broadcast and temporaries,
+    // with the weights as memory operands, since with a narrow block its few accumulators would
+    // be as few chains of dependent FMAs.
+    static constexpr std::size_t lone_row_registers =
+        whole_row ? row_registers : std::min(row_registers, simd_registers - 4);
     // S: rows per block. More than 8 adds little reuse and much code (the tail runs a row at a
     // time).
     static constexpr std::size_t rows = std::clamp<std::size_t>(budget / registers, 1, 8);
@@ -54,18 +66,7 @@ using accumulator_block = std::array<std::array<simd_batch, R>, S>;
 
 namespace detail {
 
-// Keeps `value` in a vector register from here on. Without it g++ folds each weight load into
-// every FMA that uses it (a memory operand per FMA: 28 loads for 24 FMAs in the 96-wide block,
-// which bounds it by the load ports); with the weights pinned, the 96 x 96 Dense went from 166
-// to 211 GFLOP/s (Zen 5, same run). An empty asm statement with the value as an in-out
-// register operand costs no instruction.
-[[gnu::always_inline]] inline void pin_in_register(simd_batch& value) noexcept {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    asm("" : "+v"(value.data));
-#else
-    (void)value;
-#endif
-}
+using arch::pin_in_register;
 
 // acc[s][j] += sum over k in [first, last) of x[s, k] W[k, column + j]: for each k, the R weight
 // registers of row k of W, each feeding S FMAs.
@@ -78,6 +79,7 @@ template <std::size_t S, std::size_t R>
     for (std::size_t k = first; k < last; ++k) {
         const float* w = kernel + k * kernel_stride;
         std::array<simd_batch, R> weights;
+        XFUSE_UNROLL
         for (std::size_t j = 0; j < R; ++j) {
             weights[j] = simd_batch::load_aligned(w + j * simd_width);
             // Only while accumulators, weights and the broadcast all fit (not for 3 rows of 8
@@ -85,21 +87,15 @@ template <std::size_t S, std::size_t R>
             if constexpr (S * R + R + 1 <= simd_registers)
                 pin_in_register(weights[j]);
         }
+        XFUSE_UNROLL
         for (std::size_t s = 0; s < S; ++s) {
             const simd_batch xs(x[s * x_stride + k]);
+            XFUSE_UNROLL
             for (std::size_t j = 0; j < R; ++j)
                 acc[s][j] = xsimd::fma(xs, weights[j], acc[s][j]);
         }
     }
 }
-
-#if XSIMD_WITH_AVX512F
-// vpermps: lane `lane` of `values` in every lane. Zero-masked with every lane kept: g++ 12 warns
-// that the plain intrinsic's undefined source register is used uninitialised.
-[[gnu::always_inline]] inline __m512 lane_in_every_lane(__m512i lane, __m512 values) noexcept {
-    return _mm512_maskz_permutexvar_ps(__mmask16(0xFFFF), lane, values);
-}
-#endif
 
 // Where the input features split into two sums (see accumulate_rows), or In for no split.
 template <std::size_t In>
@@ -110,9 +106,9 @@ inline constexpr std::size_t feature_split = In >= 32 ? In / 2 : In;
 // From 32 inputs on, the sum is two chains added at the end: (b + sum over the first half) +
 // (sum over the second half), for every S, so that one row (a single-sample call) gets the
 // bit-identical result of the same row in a batch. A row alone has only R chains of dependent
-// FMAs (4 cycles each): the 96-wide attention's 96 steps were 384 cycles of latency for 288 of
-// FMA throughput; in two halves side by side they are 192. Blocks of several rows have chains
-// enough and run the halves one after the other (R more adds per row).
+// FMAs (4 cycles each): the 96-wide attention's 96 steps would be 384 cycles of latency for 288
+// of FMA throughput; in two halves side by side they are 192. Blocks of several rows have
+// chains enough and run the halves one after the other (R more adds per row).
 template <std::size_t In, std::size_t S, std::size_t R>
 [[gnu::always_inline]] inline void accumulate_rows(const float* kernel, std::size_t kernel_stride,
                                                    const float* bias, const float* x,
@@ -120,9 +116,11 @@ template <std::size_t In, std::size_t S, std::size_t R>
                                                    accumulator_block<S, R>& result) noexcept {
     constexpr std::size_t split = feature_split<In>;
     accumulator_block<S, R> acc;
+    XFUSE_UNROLL
     for (std::size_t j = 0; j < R; ++j) {
         const simd_batch b =
             bias ? simd_batch::load_aligned(bias + j * simd_width) : simd_batch(0.0f);
+        XFUSE_UNROLL
         for (std::size_t s = 0; s < S; ++s)
             acc[s][j] = b;
     }
@@ -138,40 +136,40 @@ template <std::size_t In, std::size_t S, std::size_t R>
                 const float* w = kernel + k * kernel_stride;
                 const float* w_second = w + split * kernel_stride;
                 std::array<simd_batch, R> weights, weights_second;
+                XFUSE_UNROLL
                 for (std::size_t j = 0; j < R; ++j) {
                     weights[j] = simd_batch::load_aligned(w + j * simd_width);
                     weights_second[j] = simd_batch::load_aligned(w_second + j * simd_width);
                     pin_in_register(weights[j]);
                     pin_in_register(weights_second[j]);
                 }
-                for (std::size_t s = 0; s < S; ++s)
+                XFUSE_UNROLL
+                for (std::size_t s = 0; s < S; ++s) {
+                    XFUSE_UNROLL
                     for (std::size_t j = 0; j < R; ++j) {
                         acc[s][j] = xsimd::fma(xs[s], weights[j], acc[s][j]);
                         second[s][j] = xsimd::fma(xs_second[s], weights_second[j], second[s][j]);
                     }
+                }
             };
             std::size_t k = 0;
-#if XSIMD_WITH_AVX512F
-            if constexpr (S == 1) {
+            if constexpr (S == 1 && arch::moves_lanes_in_registers) {
                 // A lone row is bound by loads (2 R weight registers and 2 broadcasts per
-                // step): its inputs are loaded 16 at a time and broadcast from the register.
-                __m512i lane = _mm512_setzero_si512();
-                const __m512i one = _mm512_set1_epi32(1);
+                // step): its inputs are loaded a register at a time and broadcast from there.
+                arch::lane_broadcast lane;
                 for (; k + simd_width <= split; k += simd_width) {
-                    const __m512 block = _mm512_loadu_ps(x + k);
-                    const __m512 block_second = _mm512_loadu_ps(x + split + k);
+                    const simd_batch block = simd_batch::load_unaligned(x + k);
+                    const simd_batch block_second = simd_batch::load_unaligned(x + split + k);
                     for (std::size_t i = 0; i < simd_width; ++i) {
-                        step(k + i, {simd_batch(lane_in_every_lane(lane, block))},
-                             {simd_batch(lane_in_every_lane(lane, block_second))});
-                        lane = _mm512_add_epi32(lane, one);
-                        asm("" : "+v"(lane));  // kept a register, not 16 constants from memory
+                        step(k + i, {lane(block)}, {lane(block_second)});
+                        lane.next();
                     }
-                    lane = _mm512_setzero_si512();
+                    lane.reset();
                 }
             }
-#endif
             for (; k < split; ++k) {
                 std::array<simd_batch, S> xs, xs_second;
+                XFUSE_UNROLL
                 for (std::size_t s = 0; s < S; ++s) {
                     xs[s] = simd_batch(x[s * x_stride + k]);
                     xs_second[s] = simd_batch(x[s * x_stride + split + k]);
@@ -184,14 +182,20 @@ template <std::size_t In, std::size_t S, std::size_t R>
             accumulate_features<S, R>(kernel, kernel_stride, x, x_stride, 0, split, acc);
             accumulate_features<S, R>(kernel, kernel_stride, x, x_stride, split, In, second);
         }
-        for (std::size_t s = 0; s < S; ++s)
+        XFUSE_UNROLL
+        for (std::size_t s = 0; s < S; ++s) {
+            XFUSE_UNROLL
             for (std::size_t j = 0; j < R; ++j)
                 acc[s][j] += second[s][j];
+        }
     }
     // Register by register: a whole-array assignment becomes a stack copy and a memcpy.
-    for (std::size_t s = 0; s < S; ++s)
+    XFUSE_UNROLL
+    for (std::size_t s = 0; s < S; ++s) {
+        XFUSE_UNROLL
         for (std::size_t j = 0; j < R; ++j)
             result[s][j] = acc[s][j];
+    }
 }
 
 // accumulate_rows as a call of its own, for epilogues with constants (exp's polynomial, masks):
@@ -206,10 +210,21 @@ template <std::size_t In, std::size_t S, std::size_t R>
 
 }  // namespace detail
 
+// Stores a block's accumulators, each through f, to S rows y_stride floats apart from y.
+template <std::size_t S, std::size_t R, class F>
+[[gnu::always_inline]] inline void store_block(const accumulator_block<S, R>& acc, float* y,
+                                               std::size_t y_stride, F f) noexcept {
+    XFUSE_UNROLL
+    for (std::size_t s = 0; s < S; ++s) {
+        XFUSE_UNROLL
+        for (std::size_t j = 0; j < R; ++j)
+            f(acc[s][j]).store_aligned(y + s * y_stride + j * simd_width);
+    }
+}
+
 // Activations whose epilogue needs no constant register (relu's 0 is a register zeroed in
 // place): their product is inlined into the loop over blocks, so the accumulators never leave
-// the registers. The seed model's feature layers (10 -> 32 and 20 -> 64, relu, 48 rows hot in
-// L1) went from 74 and 77 % of the FMA bound to 90 % (same run).
+// the registers.
 template <class Activation>
 inline constexpr bool epilogue_without_constants =
     std::is_same_v<Activation, linear_t> || std::is_same_v<Activation, relu_t>;
@@ -225,21 +240,26 @@ template <std::size_t N, std::size_t S, std::size_t R>
     accumulator_block<S, R>& acc, std::array<simd_batch, S>& lane_sums) noexcept {
     constexpr std::size_t tail = N - (R - 1) * simd_width;
     std::array<simd_batch, S> row_max;
+    XFUSE_UNROLL
     for (std::size_t s = 0; s < S; ++s) {
         if constexpr (tail != simd_width)
             acc[s][R - 1] = xsimd::select(xfuse::detail::first_lanes(tail), acc[s][R - 1],
                                           simd_batch(-std::numeric_limits<float>::infinity()));
         simd_batch lanes_max = acc[s][0];
+        XFUSE_UNROLL
         for (std::size_t j = 1; j < R; ++j)
             lanes_max = xsimd::max(lanes_max, acc[s][j]);
         row_max[s] = simd_batch(xfuse::detail::horizontal_max(lanes_max));
         lane_sums[s] = simd_batch(0.0f);
     }
-    for (std::size_t j = 0; j < R; ++j)
+    XFUSE_UNROLL
+    for (std::size_t j = 0; j < R; ++j) {
+        XFUSE_UNROLL
         for (std::size_t s = 0; s < S; ++s) {
             acc[s][j] = xfuse::detail::softmax_exp(acc[s][j] - row_max[s]);
             lane_sums[s] += acc[s][j];
         }
+    }
 }
 
 namespace detail {
@@ -265,15 +285,15 @@ template <std::size_t In, std::size_t Out, std::size_t S, bool InlineProduct, cl
                                                    const float* x, std::size_t x_stride,
                                                    std::size_t row, Epilogue& epilogue) {
     using blocking = dense_blocking<Out>;
-    constexpr std::size_t full_blocks = blocking::row_registers / blocking::registers;
-    constexpr std::size_t rest = blocking::row_registers % blocking::registers;
+    constexpr std::size_t registers = S == 1 ? blocking::lone_row_registers : blocking::registers;
+    constexpr std::size_t full_blocks = blocking::row_registers / registers;
+    constexpr std::size_t rest = blocking::row_registers % registers;
     for (std::size_t b = 0; b < full_blocks; ++b)
-        dense_block<In, Out, S, blocking::registers, InlineProduct>(
-            kernel, bias, x, x_stride, row, b * blocking::registers * simd_width, epilogue);
+        dense_block<In, Out, S, registers, InlineProduct>(kernel, bias, x, x_stride, row,
+                                                          b * registers * simd_width, epilogue);
     if constexpr (rest != 0)
-        dense_block<In, Out, S, rest, InlineProduct>(kernel, bias, x, x_stride, row,
-                                                     full_blocks * blocking::registers * simd_width,
-                                                     epilogue);
+        dense_block<In, Out, S, rest, InlineProduct>(
+            kernel, bias, x, x_stride, row, full_blocks * registers * simd_width, epilogue);
 }
 
 }  // namespace detail
@@ -298,11 +318,12 @@ template <std::size_t In, std::size_t Out, bool InlineProduct = false, class Epi
 
 // A Dense of one unit (a binary classifier's output) whose activation has constants: each
 // block's values, one per row, packed into one register so that the activation runs once per
-// block instead of once per row (the seed model's Dense(1, sigmoid) was 5 % of its predict). A
-// block of 8 rows leaves room for the constants, so the product is inlined too. AVX-512 only.
+// block instead of once per row. A block of 8 rows leaves room for the constants, so the
+// product is inlined too. Only where the target moves lanes within registers (elsewhere the
+// packing would go through memory).
 template <class Activation, std::size_t Out>
 inline constexpr bool packs_single_unit =
-    XSIMD_WITH_AVX512F&& Out == 1 && ElementwiseActivation<Activation> &&
+    arch::moves_lanes_in_registers&& Out == 1 && ElementwiseActivation<Activation> &&
     !epilogue_without_constants<Activation>;
 
 namespace detail {
@@ -310,25 +331,20 @@ namespace detail {
 template <std::size_t In, class Activation>
 void single_unit_rows(const float* kernel, const float* bias, const float* x, std::size_t x_stride,
                       float* y, std::size_t y_stride, std::size_t rows) noexcept {
-#if XSIMD_WITH_AVX512F
     for_each_dense_block<In, 1, true>(
         kernel, bias, x, x_stride, rows,
         [&]<std::size_t S, std::size_t R>(accumulator_block<S, R>& acc, std::size_t row,
                                           std::size_t) {
             static_assert(R == 1 && S <= simd_width);
-            __m512 packed = acc[0][0];  // row s's value into lane s
+            simd_batch packed = acc[0][0];  // row s's value into lane s
+            XFUSE_UNROLL
             for (std::size_t s = 1; s < S; ++s)
-                packed = _mm512_mask_broadcastss_ps(packed, __mmask16(1u << s),
-                                                    _mm512_castps512_ps128(acc[s][0]));
-            const __m512 values = Activation::apply(simd_batch(packed));
+                packed = arch::with_lane(packed, s, acc[s][0]);
+            const simd_batch values = Activation::apply(packed);
+            XFUSE_UNROLL
             for (std::size_t s = 0; s < S; ++s)  // lane s back to lane 0, padding lanes 0
-                _mm512_store_ps(
-                    y + (row + s) * y_stride,
-                    _mm512_maskz_permutexvar_ps(1, _mm512_set1_epi32(static_cast<int>(s)), values));
+                arch::lane_to_first(values, s).store_aligned(y + (row + s) * y_stride);
         });
-#else
-    (void)kernel, (void)bias, (void)x, (void)x_stride, (void)y, (void)y_stride, (void)rows;
-#endif
 }
 
 }  // namespace detail
@@ -346,10 +362,8 @@ void dense_activation_rows(const float* kernel, const float* bias, const float* 
             kernel, bias, x, x_stride, rows,
             [&]<std::size_t S, std::size_t R>(accumulator_block<S, R>& acc, std::size_t row,
                                               std::size_t column) {
-                for (std::size_t s = 0; s < S; ++s)
-                    for (std::size_t j = 0; j < R; ++j)
-                        Activation::apply(acc[s][j]).store_aligned(y + (row + s) * y_stride +
-                                                                   column + j * simd_width);
+                store_block(acc, y + row * y_stride + column, y_stride,
+                            [](const simd_batch& value) { return Activation::apply(value); });
             });
     } else if constexpr (std::is_same_v<Activation, softmax_t> && dense_blocking<Out>::whole_row) {
         for_each_dense_block<In, Out>(
@@ -358,8 +372,10 @@ void dense_activation_rows(const float* kernel, const float* bias, const float* 
                                               std::size_t) {
                 std::array<simd_batch, S> lane_sums;
                 exponentiate_softmax_rows<Out>(acc, lane_sums);
+                XFUSE_UNROLL
                 for (std::size_t s = 0; s < S; ++s) {
                     const simd_batch inverse_sum(1.0f / xsimd::hadd(lane_sums[s]));
+                    XFUSE_UNROLL
                     for (std::size_t j = 0; j < R; ++j)
                         (acc[s][j] * inverse_sum)
                             .store_aligned(y + (row + s) * y_stride + j * simd_width);
