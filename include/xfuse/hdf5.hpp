@@ -1,6 +1,6 @@
 // xfuse's Keras weight files: model.save_weights / load_weights in tf.keras 2.x's HDF5 layout,
-// Keras 3 .weights.h5 reading, checkpoints with optimizer state (model.save_checkpoint /
-// load_checkpoint) and the ModelCheckpoint callback (docs/keras_interop.md).
+// Keras 3 .weights.h5 reading, and checkpoints with optimizer state (model.save_checkpoint /
+// load_checkpoint), which the ModelCheckpoint callback writes (docs/keras_interop.md).
 // The only part of xfuse that needs the HDF5 C library: include this header and link the CMake
 // target xfuse::hdf5.
 #pragma once
@@ -17,7 +17,6 @@
 #include "io/keras_checkpoint.hpp"
 #include "io/keras_layout.hpp"
 #include "io/keras_weights.hpp"
-#include "io/model_checkpoint.hpp"
 #include "io/training_checkpoint.hpp"
 
 namespace xfuse {

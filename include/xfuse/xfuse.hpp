@@ -19,5 +19,6 @@
 #include "train/history.hpp"
 #include "train/losses.hpp"
 #include "train/metrics.hpp"
+#include "train/model_checkpoint.hpp"
 #include "train/optimizers.hpp"
 #include "train/progress_bar.hpp"

@@ -1,6 +1,7 @@
 // The single-sample call performs no heap allocation, and a batch predict allocates only its
 // result: every operator new is counted, and so is posix_memalign, which xtensor's aligned
-// allocator (xsimd::aligned_allocator) uses for containers.
+// allocator (xsimd::aligned_allocator) uses for containers. A model whose scratch exceeds
+// xf::stack_scratch_bytes allocates one buffer on a thread's first call, and nothing after.
 #define BOOST_TEST_MODULE model_no_allocation
 #include <atomic>
 #include <boost/test/unit_test.hpp>
@@ -110,4 +111,28 @@ BOOST_AUTO_TEST_CASE(batch_predict_allocates_only_its_result) {
         BOOST_TEST(weights.shape(0) == 1000u);
         BOOST_TEST(weights.shape(1) == 96u);
     }
+}
+
+BOOST_AUTO_TEST_CASE(a_large_model_allocates_its_scratch_once_per_thread) {
+    // One sample's hidden rows are 64 x 1024 floats, 256 KiB: beyond the stack budget.
+    auto input = xfuse::Input<64, 64>{};
+    auto hidden = xfuse::Dense<1024, xfuse::relu>{}(input);
+    auto model = xfuse::Model{xfuse::inputs(input), xfuse::Dense<8>{}(hidden)};
+    xt::xtensor_fixed<float, xt::xshape<64, 64>> sample;
+    sample.fill(1.0f);
+    xt::xtensor<float, 3> batch = xt::ones<float>({3, 64, 64});
+
+    const std::size_t before_first = allocations.load();
+    [[maybe_unused]] const auto first = model(sample);
+    // This thread's buffer, shared by both calls below (unless an earlier test made it).
+    BOOST_TEST(allocations.load() - before_first <= 1u);
+
+    const std::size_t news_before = allocations.load();
+    const std::size_t mallocs_before = aligned_mallocs.load();
+    const auto y = model(sample);
+    const auto batch_y = model.predict(batch);
+    BOOST_TEST(allocations.load() - news_before == 0u);
+    BOOST_TEST(aligned_mallocs.load() - mallocs_before == 1u);  // predict's result
+    BOOST_TEST(y(0, 0) == first(0, 0));
+    BOOST_TEST(batch_y(2, 0, 0) == y(0, 0));
 }

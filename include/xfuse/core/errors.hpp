@@ -17,6 +17,12 @@ std::string tuple_string(const Dims& dims, std::size_t rank) {
     return text + (rank == 1 ? ",)" : ")");
 }
 
+// The shape of a container with shape() and dimension() (an xtensor expression), as a tuple.
+template <class E>
+std::string actual_shape_string(const E& e) {
+    return tuple_string(e.shape(), e.dimension());
+}
+
 [[noreturn]] inline void throw_shape_mismatch(std::string_view what, std::string_view expected,
                                               std::string_view actual) {
     throw std::invalid_argument("xfuse: " + std::string(what) + ": expected shape " +

@@ -5,8 +5,6 @@
 // programs that read or write weight files need HDF5 (CMake target xfuse::hdf5).
 #pragma once
 
-#include <hdf5.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>

@@ -3,7 +3,13 @@
 // around Debian's non-thread-safe HDF5, and the test hook that fails a write on purpose.
 #pragma once
 
+// Every HDF5 header of xfuse reaches the C library through this one, so that a program built
+// without the CMake target stops here with a message that says what to link.
+#if __has_include(<hdf5.h>)
 #include <hdf5.h>
+#else
+#error "xfuse: <xfuse/hdf5.hpp> and io/ need the HDF5 C library: link the CMake target xfuse::hdf5"
+#endif
 
 #include <cstddef>
 #include <filesystem>

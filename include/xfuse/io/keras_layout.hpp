@@ -1,8 +1,10 @@
-// Keras' weight-file layouts, independent of any model (shared/reference/keras-semantics.md §7):
-//  - tf.keras 2.x HDF5 (§7.1): root (or /model_weights in a full-model file) with attributes
-//    layer_names, backend, keras_version; a group per layer with attribute weight_names; each
-//    weight a dataset at <layer>/<weight name>, e.g. /dense/dense/kernel:0, kernel (in, out).
-//  - Keras 3 .weights.h5 (§7.2): layers/<snake_case(class)>[_k]/vars/0, 1, ...
+// Keras' weight-file layouts, independent of any model:
+//  - tf.keras 2.x HDF5 (keras/saving/legacy/hdf5_format.py): root (or /model_weights in a
+//    full-model file) with attributes layer_names, backend, keras_version; a group per layer
+//    with attribute weight_names; each weight a dataset at <layer>/<weight name>, e.g.
+//    /dense/dense/kernel:0, kernel (in, out).
+//  - Keras 3 .weights.h5 (keras/src/saving/saving_lib.py):
+//    layers/<snake_case(class)>[_k]/vars/0, 1, ...
 // A file is read whole into stored_layers (float32 only: weights must round-trip bit for bit,
 // so a float64 file is an error naming its dtype, not a silent conversion); matching them to a
 // model is io/keras_weights.hpp's job.
@@ -125,7 +127,7 @@ inline stored_weight read_float32_weight(const hdf5_file& file, const std::strin
 
 }  // namespace detail
 
-// ---- tf.keras 2.x (§7.1) ---------------------------------------------------------------------
+// ---- tf.keras 2.x ----------------------------------------------------------------------------
 
 // The group holding the layers: the root of a weights file, /model_weights of a full-model file
 // (as Keras' load_weights decides); empty when the file has neither.
@@ -192,7 +194,7 @@ inline void write_keras2_layers(hdf5_file& file, const std::string& root,
     detail::write_list_attribute(file, top_level, "weight_names", {});
 }
 
-// ---- Keras 3 (§7.2) --------------------------------------------------------------------------
+// ---- Keras 3 ---------------------------------------------------------------------------------
 
 // A Keras 3 weights file: a `layers` group and no tf.keras layer list.
 inline bool is_keras3_file(const hdf5_file& file) {

@@ -27,7 +27,7 @@
 #include <vector>
 #include <xtensor/xarray.hpp>
 
-#include "../model/weights.hpp"
+#include "../graph/weights.hpp"
 #include "../train/optimizers.hpp"
 #include "../train/parameter_runs.hpp"
 #include "keras_checkpoint.hpp"

@@ -17,7 +17,7 @@
 #include "../core/errors.hpp"
 #include "../core/shape.hpp"
 #include "../core/type_list.hpp"
-#include "../kernels/arch/masked.hpp"
+#include "../exec/padded_rows.hpp"
 
 namespace xfuse::detail {
 
@@ -42,11 +42,6 @@ requires(sizeof...(Samples) ==
 // A batch of shape S: one more axis, the samples.
 template <Shape S>
 using batch_t = xt::xtensor<float, S::rank + 1>;
-
-template <class E>
-std::string actual_shape_string(const E& e) {
-    return tuple_string(e.shape(), e.dimension());
-}
 
 // Containers of float laid out row-major are read in place; anything else (another value type,
 // a view, a column-major array) is evaluated once into one.
@@ -95,33 +90,6 @@ std::size_t checked_samples(std::string_view what, std::string_view input, const
                                     std::string(input) + "' has no samples: shape " +
                                     actual_shape_string(batch));
     return batch.shape()[0];
-}
-
-// One row of N floats into a padded row, padding lanes zeroed: whole registers, then the last
-// partial one loaded without reading past the row (the last row of a batch is safe). Inputs are
-// copied like this for every sample predict and fit see, so it runs in registers, not through
-// std::copy_n and std::fill.
-template <std::size_t N>
-void copy_to_padded_row(const float* source, float* destination) noexcept {
-    std::size_t i = 0;
-    for (; i + simd_width <= N; i += simd_width)
-        simd_batch::load_unaligned(source + i).store_aligned(destination + i);
-    if constexpr (N % simd_width != 0)
-        kernels::arch::load_first_lanes(source + i, N % simd_width).store_aligned(destination + i);
-}
-
-// Copies `samples` samples (contiguous, S::size floats each) into padded rows, and back.
-template <Shape S>
-void pad_samples(const float* source, std::size_t samples, float* destination) noexcept {
-    // Padding lanes are zeroed: kernels never read them into a result, but whole-row SIMD
-    // operations (merges) touch them, and scratch is not initialised.
-    for (std::size_t r = 0; r < samples * S::rows; ++r)
-        copy_to_padded_row<S::last>(source + r * S::last, destination + r * S::row_stride);
-}
-template <Shape S>
-void unpad_samples(const float* source, std::size_t samples, float* destination) noexcept {
-    for (std::size_t r = 0; r < samples * S::rows; ++r)
-        std::copy_n(source + r * S::row_stride, S::last, destination + r * S::last);
 }
 
 }  // namespace xfuse::detail

@@ -7,7 +7,7 @@
 #include <vector>
 #include <xtensor/xarray.hpp>
 
-#include "weights.hpp"
+#include "../graph/weights.hpp"
 
 namespace xfuse {
 

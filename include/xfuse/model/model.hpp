@@ -23,13 +23,13 @@
 
 #include "../core/fixed_string.hpp"
 #include "../exec/fused_plan.hpp"
+#include "../exec/scratch.hpp"
 #include "../graph/graph.hpp"
 #include "../graph/parameters.hpp"
-#include "../io/summary.hpp"
-#include "../kernels/aligned_buffer.hpp"
+#include "../graph/summary.hpp"
+#include "../graph/weights.hpp"
 #include "batch_io.hpp"
 #include "training.hpp"
-#include "weights.hpp"
 
 namespace xfuse {
 
@@ -123,7 +123,7 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
     }
 
     void summary(std::ostream& os = std::cout) const {
-        io::print_summary(os, io::make_summary_table<graph_type>(name_, show_inputs_));
+        print_summary(os, make_summary_table<graph_type>(name_, show_inputs_));
     }
 
     // ---- weights ----------------------------------------------------------------------------
@@ -226,8 +226,9 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
 
     // ---- inference ----------------------------------------------------------------------------
     // One batch per input (rows are samples); returns one batch per output, a std::tuple when
-    // there are several. Allocates the result and nothing else. An optional first argument,
-    // xf::fused or xf::unfused, picks the execution plan (exec/fusion.hpp).
+    // there are several. Allocates the result and nothing else (a model beyond the stack budget
+    // also its thread's scratch, once: exec/scratch.hpp). An optional first argument, xf::fused
+    // or xf::unfused, picks the execution plan (exec/fusion.hpp).
     template <class... Batches>
     requires(sizeof...(Batches) ==
              sizeof...(Inputs)) auto predict(const Batches&... batches) const {
@@ -259,40 +260,39 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
                                         std::index_sequence_for<Outputs...>{});
             }
         };
-        if constexpr (tile * run_plan::sample_storage <= stack_scratch_floats) {
-            alignas(buffer_alignment) std::array<float, tile * run_plan::sample_storage> scratch;
-            run_tiles(scratch.data());
-        } else {
-            // A model whose one sample outgrows the stack budget gets its scratch on the heap.
-            aligned_buffer scratch(tile * run_plan::sample_storage);
-            run_tiles(scratch.data());
-        }
+        detail::with_scratch<tile * run_plan::sample_storage>(run_tiles);
         return unwrap(std::move(results));
     }
 
     // One sample per input, as fixed-size tensors of exactly the inputs' shapes (no implicit
-    // conversion, which would resize at run time); allocates nothing.
+    // conversion, which would resize at run time). Allocates nothing while the sample's scratch
+    // fits xf::stack_scratch_bytes; a larger model's call takes a buffer that each thread
+    // allocates on its first call and keeps (exec/scratch.hpp), and is noexcept(false) for that
+    // one allocation.
     template <class... Samples>
-    auto operator()(const Samples&... samples) const noexcept {
+    auto operator()(const Samples&... samples) const
+        noexcept(noexcept((*this)(default_fusion_t{}, samples...))) {
         return (*this)(default_fusion_t{}, samples...);
     }
     template <FusionChoice Fusion, class... Samples>
-    auto operator()(Fusion, const Samples&... samples) const noexcept {
+    auto operator()(Fusion, const Samples&... samples) const
+        noexcept(detail::scratch_fits_stack<plan_for<Fusion>::sample_storage>) {
         static_assert(detail::are_samples_of<type_list<Samples...>, type_list<Inputs...>>,
                       "xfuse::Model: a single-sample call takes one xt::xtensor_fixed<float, "
                       "xt::xshape<...>> per input, of that input's shape (predict takes batches)");
         using run_plan = plan_for<Fusion>;
-        alignas(buffer_alignment) std::array<float, run_plan::sample_storage> scratch;
-        run_plan::run(params_, scratch.data(), 1,
-                      stage_inputs<run_plan>(scratch.data(), 1, samples.data()...));
         auto results = std::tuple<detail::fixed_sample_t<typename Outputs::shape_type>...>{};
-        [&]<std::size_t... O>(std::index_sequence<O...>) {
-            (detail::unpad_samples<typename Outputs::shape_type>(
-                 run_plan::template buffer<Outputs>(scratch.data(), 1), 1,
-                 std::get<O>(results).data()),
-             ...);
-        }
-        (std::index_sequence_for<Outputs...>{});
+        detail::with_scratch<run_plan::sample_storage>([&](float* scratch) noexcept {
+            run_plan::run(params_, scratch, 1,
+                          stage_inputs<run_plan>(scratch, 1, samples.data()...));
+            [&]<std::size_t... O>(std::index_sequence<O...>) {
+                (detail::unpad_samples<typename Outputs::shape_type>(
+                     run_plan::template buffer<Outputs>(scratch, 1), 1,
+                     std::get<O>(results).data()),
+                 ...);
+            }
+            (std::index_sequence_for<Outputs...>{});
+        });
         return unwrap(std::move(results));
     }
 
@@ -342,14 +342,12 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
     // the tile's scratch fits in L2 and on the stack (predict allocates only its result). A
     // multiple of every block height of the Dense kernels (kernels::dense_blocking: 2, 3, 4, 6
     // or 8 rows, so 24) where the scratch allows: rows left over after the blocks run one at a
-    // time, at a third of the speed (the seed model: 93 samples per tile left 1 row of the
-    // attention, 3 of the 64-wide and 5 of the 32-wide Dense in every tile).
-    static constexpr std::size_t stack_scratch_floats = 64 * 1024 / sizeof(float);
+    // time, several times slower than in a block.
     static constexpr std::size_t block_rows_multiple = 24;
     template <class Plan>
     static constexpr std::size_t tile_samples = [] {
         const std::size_t fitting =
-            std::max<std::size_t>(1, stack_scratch_floats / Plan::sample_storage);
+            std::max<std::size_t>(1, detail::stack_scratch_floats / Plan::sample_storage);
         return fitting >= block_rows_multiple ? fitting / block_rows_multiple * block_rows_multiple
                                               : fitting;
     }();

@@ -27,6 +27,7 @@
 
 #include "../exec/backward.hpp"
 #include "../exec/fused_plan.hpp"
+#include "../exec/padded_rows.hpp"
 #include "../exec/plan.hpp"
 #include "../kernels/aligned_buffer.hpp"
 #include "../kernels/dense.hpp"

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace xfuse::io {
+namespace xfuse {
 
 struct summary_row {
     std::string layer;         // "dense (Dense)"
@@ -120,4 +120,4 @@ inline void print_summary(std::ostream& os, const summary_table& table) {
        << std::string(width, '_') << '\n';
 }
 
-}  // namespace xfuse::io
+}  // namespace xfuse

@@ -1,16 +1,17 @@
-// model.summary(): the rows of a graph, in Keras' layer order, for io::print_summary.
+// model.summary(): the rows of a graph, in Keras' layer order, for print_summary.
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "../core/shape.hpp"
 #include "../core/symbolic.hpp"
-#include "../graph/layer_nodes.hpp"
+#include "layer_nodes.hpp"
 #include "summary_table.hpp"
 
-namespace xfuse::io {
+namespace xfuse {
 
 namespace detail {
 
@@ -23,7 +24,7 @@ std::string output_shape_cell() {
 
 // "Connected to": for every node of the layer, each input as 'layer[node_index][tensor_index]'.
 template <class Graph, std::size_t L>
-std::vector<std::string> connections() {
+std::vector<std::string> summary_connections() {
     std::vector<std::string> result;
     using topology = typename Graph::topology;
     for (std::size_t n = 0; n < Graph::node_count; ++n) {
@@ -53,7 +54,7 @@ summary_table make_summary_table(std::string model_name, bool show_inputs) {
                                       std::string(layer::class_name) + ")",
                                   detail::output_shape_cell<Graph, Layer>(),
                                   Graph::template parameters_of_layer<Layer>,
-                                  detail::connections<Graph, Layer>()});
+                                  detail::summary_connections<Graph, Layer>()});
         };
         (add.template operator()<L>(), ...);
     }
@@ -61,4 +62,4 @@ summary_table make_summary_table(std::string model_name, bool show_inputs) {
     return table;
 }
 
-}  // namespace xfuse::io
+}  // namespace xfuse

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -12,9 +13,8 @@
 #include <xtensor/xarray.hpp>
 
 #include "../core/errors.hpp"
-#include "../graph/parameters.hpp"
 #include "../layers/layer.hpp"
-#include "batch_io.hpp"
+#include "parameters.hpp"
 
 namespace xfuse::detail {
 

@@ -7,7 +7,7 @@
 //   model.fit(x, y, {.epochs = 10, .callbacks = {checkpoint}});
 //
 // As Keras:
-//  * filepath is formatted with epoch (1-based) and the logs (io/checkpoint_filepath.hpp), and
+//  * filepath is formatted with epoch (1-based) and the logs (train/checkpoint_filepath.hpp), and
 //    with batch (1-based) when saving every save_freq batches; a missing directory is created.
 //  * save_freq "epoch" saves at every epoch's end; an integer N saves after every N-th batch
 //    (counted across epochs), with the batch's logs.
@@ -19,6 +19,8 @@
 //    (Keras' ModelCheckpoint rule, looser than EarlyStopping's suffix rule), minimises otherwise.
 //  * save_weights_only: model.save_weights; otherwise model.save_checkpoint (weights and the
 //    optimizer state, where Keras saves the whole model: xfuse's architecture is the C++ type).
+// Saving goes through model.save_weights and model.save_checkpoint, which <xfuse/hdf5.hpp>
+// defines: a program that constructs a ModelCheckpoint includes it and links xfuse::hdf5.
 // Not provided: verbose messages, save_freq in samples, options for remote file systems. An
 // unknown mode or save_freq is an error here (Keras falls back to "auto" with a warning).
 #pragma once
@@ -34,9 +36,9 @@
 #include <utility>
 #include <variant>
 
-#include "../train/callbacks.hpp"
-#include "../train/logs.hpp"
+#include "callbacks.hpp"
 #include "checkpoint_filepath.hpp"
+#include "logs.hpp"
 
 namespace xfuse {
 
@@ -118,7 +120,7 @@ class ModelCheckpoint : public Callback {
             best_ = *current;
         }
         const std::filesystem::path path = filepath_.format([&](std::string_view name) {
-            using value = io::checkpoint_filepath::value;
+            using value = checkpoint_filepath::value;
             if (name == "epoch")
                 return std::optional<value>(value(epoch + 1LL));
             if (name == "batch" && batch)
@@ -136,7 +138,7 @@ class ModelCheckpoint : public Callback {
     bool improves(double current) const { return maximise_ ? current > best_ : current < best_; }
 
     options options_;
-    io::checkpoint_filepath filepath_;
+    checkpoint_filepath filepath_;
     std::function<void(const std::filesystem::path&, bool)> save_;
     bool maximise_ = false;
     double best_ = 0;

@@ -1,21 +1,21 @@
 // ModelCheckpoint's file names against what Python's str.format prints for the same pattern and
 // values: each expected string is Python 3's output (format(x, spec), and repr(float) for fields
 // without a spec), checked with python3 when the test was written.
-#define BOOST_TEST_MODULE io_checkpoint_filepath
+#define BOOST_TEST_MODULE train_checkpoint_filepath
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <string>
-#include <xfuse/io/checkpoint_filepath.hpp>
+#include <xfuse/train/checkpoint_filepath.hpp>
 
 namespace xf = xfuse;
-using value = xf::io::checkpoint_filepath::value;
+using value = xf::checkpoint_filepath::value;
 
 namespace {
 
 std::string format(const std::string& pattern, const std::map<std::string, value>& values) {
-    return xf::io::checkpoint_filepath(pattern).format([&](std::string_view name) {
+    return xf::checkpoint_filepath(pattern).format([&](std::string_view name) {
         const auto found = values.find(std::string(name));
         return found == values.end() ? std::nullopt : std::optional<value>(found->second);
     });
@@ -82,13 +82,12 @@ BOOST_AUTO_TEST_CASE(fields_without_spec_print_python_repr) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_patterns_and_missing_values_are_refused) {
-    check_message([] { xf::io::checkpoint_filepath("ckpt-{epoch.h5"); }, "without a closing");
-    check_message([] { xf::io::checkpoint_filepath("a}b"); }, "single '}'");
-    check_message([] { xf::io::checkpoint_filepath("{epoch:>3}"); },
-                  "unsupported format spec '>3'");
-    check_message([] { xf::io::checkpoint_filepath("{0}"); }, "expected a name");
-    check_message([] { xf::io::checkpoint_filepath("{epoch!r}"); }, "expected a name");
-    check_message([] { xf::io::checkpoint_filepath("{x:.4}"); }, "give a type");
+    check_message([] { xf::checkpoint_filepath("ckpt-{epoch.h5"); }, "without a closing");
+    check_message([] { xf::checkpoint_filepath("a}b"); }, "single '}'");
+    check_message([] { xf::checkpoint_filepath("{epoch:>3}"); }, "unsupported format spec '>3'");
+    check_message([] { xf::checkpoint_filepath("{0}"); }, "expected a name");
+    check_message([] { xf::checkpoint_filepath("{epoch!r}"); }, "expected a name");
+    check_message([] { xf::checkpoint_filepath("{x:.4}"); }, "give a type");
     check_message(
         [] {
             format("{val_acc}.h5", {{"epoch", 1LL}});

@@ -26,7 +26,7 @@
 #include <variant>
 #include <vector>
 
-namespace xfuse::io {
+namespace xfuse {
 
 namespace detail {
 
@@ -221,4 +221,4 @@ class checkpoint_filepath {
     std::vector<piece> pieces_;
 };
 
-}  // namespace xfuse::io
+}  // namespace xfuse

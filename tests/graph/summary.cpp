@@ -1,6 +1,6 @@
 // summary() text: the Sequential layout, Keras' cell wrapping (including its TF <= 2.12
 // off-by-one on long first-column cells), shared layers, thousands separators.
-#define BOOST_TEST_MODULE io_summary
+#define BOOST_TEST_MODULE graph_summary
 #include <boost/test/unit_test.hpp>
 #include <sstream>
 #include <xfuse/xfuse.hpp>
@@ -8,9 +8,9 @@
 namespace xf = xfuse;
 
 namespace {
-std::string print(const xf::io::summary_table& table) {
+std::string print(const xf::summary_table& table) {
     std::ostringstream os;
-    xf::io::print_summary(os, table);
+    xf::print_summary(os, table);
     return os.str();
 }
 }  // namespace
@@ -52,7 +52,7 @@ BOOST_AUTO_TEST_CASE(a_functional_chain_is_drawn_like_a_sequential_model_with_it
 }
 
 BOOST_AUTO_TEST_CASE(long_cells_wrap_after_separators_and_at_the_column_width) {
-    xf::io::summary_table table{"model", false, {}, 1234567, 0};
+    xf::summary_table table{"model", false, {}, 1234567, 0};
     table.rows.push_back({"a_rather_long_layer_name_here (Dense)",
                           "(None, 96)",
                           1234567,
