@@ -21,38 +21,37 @@
 
 namespace xfuse {
 
-// Model::save_weights and Model::load_weights call these; they are found by argument-dependent
-// lookup when the call is compiled, so model.hpp itself does not include HDF5.
+// Model::save_weights, load_weights, save_checkpoint and load_checkpoint call these; they are
+// found by argument-dependent lookup when the call is compiled, so model.hpp itself does not
+// include HDF5. A checkpoint holds the weights and the optimizer's state.
 template <class M>
 requires requires {
     typename M::graph_type;
 }
-void io_save_weights(const M& model, const std::filesystem::path& path) {
+void io_file(detail::save_weights_file, const M& model, const std::filesystem::path& path) {
     io::save_weights(path, model);
 }
-
 template <class M, class... Options>
 requires requires {
     typename M::graph_type;
 }
-void io_load_weights(M& model, const std::filesystem::path& path, Options... options) {
+void io_file(detail::load_weights_file, M& model, const std::filesystem::path& path,
+             Options... options) {
     io::load_weights(path, model, options...);
 }
-
-// Model::save_checkpoint and Model::load_checkpoint: weights plus the optimizer's state.
 template <class M>
 requires requires {
     typename M::graph_type;
 }
-void io_save_checkpoint(const M& model, const std::filesystem::path& path) {
+void io_file(detail::save_checkpoint_file, const M& model, const std::filesystem::path& path) {
     io::save_training_checkpoint(path, model);
 }
-
 template <class M, class... Options>
 requires requires {
     typename M::graph_type;
 }
-void io_load_checkpoint(M& model, const std::filesystem::path& path, Options... options) {
+void io_file(detail::load_checkpoint_file, M& model, const std::filesystem::path& path,
+             Options... options) {
     io::load_training_checkpoint(path, model, options...);
 }
 

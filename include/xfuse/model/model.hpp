@@ -63,6 +63,12 @@ inline std::string unique_model_name(std::string_view base) {
     return n == 0 ? std::string(base) : std::string(base) + "_" + std::to_string(n);
 }
 
+// The weight-file operations a Model forwards to <xfuse/hdf5.hpp>'s io_file overloads.
+struct save_weights_file {};
+struct load_weights_file {};
+struct save_checkpoint_file {};
+struct load_checkpoint_file {};
+
 }  // namespace detail
 
 // Forgets the model names handed out so far (Keras' clear_session()): the next is "model".
@@ -141,46 +147,26 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
     const std::array<float*, layer_count>& layer_parameters() const noexcept { return params_; }
 
     // ---- weight files (Keras HDF5) ------------------------------------------------------------
-    // save_weights("w.h5") / load_weights("w.h5"[, xf::by_name]). Defined in <xfuse/hdf5.hpp>
-    // (CMake target xfuse::hdf5), found by argument-dependent lookup when a call is compiled, so
-    // this header needs no HDF5.
+    // save_weights("w.h5") / load_weights("w.h5"[, xf::by_name]); save_checkpoint("c.h5") /
+    // load_checkpoint("c.h5"[, xf::by_name]): the weights and the compiled optimizer's state, so
+    // fit() resumes bit for bit. Defined in <xfuse/hdf5.hpp> (CMake target xfuse::hdf5) as
+    // io_file(operation, model, path, options...), found by argument-dependent lookup when a call
+    // is compiled, so this header needs no HDF5.
     template <class Path, class... Options>
     void save_weights(const Path& path, Options... options) const {
-        if constexpr (requires { io_save_weights(*this, path, options...); })
-            io_save_weights(*this, path, options...);
-        else
-            static_assert(sizeof...(Options) + 1 == 0,
-                          "xfuse::Model::save_weights: #include <xfuse/hdf5.hpp> and link "
-                          "xfuse::hdf5 (save_weights takes a path and no options)");
+        file_operation<detail::save_weights_file>(*this, path, options...);
     }
     template <class Path, class... Options>
     void load_weights(const Path& path, Options... options) {
-        if constexpr (requires { io_load_weights(*this, path, options...); })
-            io_load_weights(*this, path, options...);
-        else
-            static_assert(sizeof...(Options) + 1 == 0,
-                          "xfuse::Model::load_weights: #include <xfuse/hdf5.hpp> and link "
-                          "xfuse::hdf5");
+        file_operation<detail::load_weights_file>(*this, path, options...);
     }
-    // save_checkpoint("c.h5") / load_checkpoint("c.h5"[, xf::by_name]): the weights and the
-    // compiled optimizer's state, so fit() resumes bit for bit (io/training_checkpoint.hpp).
     template <class Path, class... Options>
     void save_checkpoint(const Path& path, Options... options) const {
-        if constexpr (requires { io_save_checkpoint(*this, path, options...); })
-            io_save_checkpoint(*this, path, options...);
-        else
-            static_assert(sizeof...(Options) + 1 == 0,
-                          "xfuse::Model::save_checkpoint: #include <xfuse/hdf5.hpp> and link "
-                          "xfuse::hdf5 (save_checkpoint takes a path and no options)");
+        file_operation<detail::save_checkpoint_file>(*this, path, options...);
     }
     template <class Path, class... Options>
     void load_checkpoint(const Path& path, Options... options) {
-        if constexpr (requires { io_load_checkpoint(*this, path, options...); })
-            io_load_checkpoint(*this, path, options...);
-        else
-            static_assert(sizeof...(Options) + 1 == 0,
-                          "xfuse::Model::load_checkpoint: #include <xfuse/hdf5.hpp> and link "
-                          "xfuse::hdf5");
+        file_operation<detail::load_checkpoint_file>(*this, path, options...);
     }
 
     // ---- training (train/, model/training.hpp) --------------------------------------------------
@@ -313,6 +299,17 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
           show_inputs_(show_inputs) {}
 
   private:
+    template <class Operation, class Self, class Path, class... Options>
+    static void file_operation(Self& self, const Path& path, Options... options) {
+        if constexpr (requires { io_file(Operation{}, self, path, options...); })
+            io_file(Operation{}, self, path, options...);
+        else
+            static_assert(sizeof...(Options) + 1 == 0,
+                          "xfuse::Model: save_weights, load_weights, save_checkpoint and "
+                          "load_checkpoint need #include <xfuse/hdf5.hpp> and the CMake target "
+                          "xfuse::hdf5; they take a path, and xf::by_name when loading");
+    }
+
     template <class M, std::size_t L>
     friend class layer_handle;
 

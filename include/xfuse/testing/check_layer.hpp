@@ -50,11 +50,13 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+// The library as users include it (the checker builds a Model, which is the top floor), first:
+// core/config.hpp must see xsimd before xtensor includes it.
+#include "../xfuse.hpp"
+// (the rest)
 #include <xtensor/xarray.hpp>
 #include <xtensor/xfixed.hpp>
-
-// The library as users include it: the checker builds a Model, which is the top floor.
-#include "../xfuse.hpp"
 
 namespace xfuse::testing {
 
