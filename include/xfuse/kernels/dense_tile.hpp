@@ -153,7 +153,8 @@ template <std::size_t In, std::size_t S, std::size_t R>
                 }
             };
             std::size_t k = 0;
-            if constexpr (S == 1 && arch::moves_lanes_in_registers) {
+            constexpr bool lanes = S == 1 && arch::moves_lanes_in_registers;
+            if constexpr (lanes) {
                 // A lone row is bound by loads (2 R weight registers and 2 broadcasts per
                 // step): its inputs are loaded a register at a time and broadcast from there.
                 arch::lane_broadcast lane;
@@ -167,15 +168,18 @@ template <std::size_t In, std::size_t S, std::size_t R>
                     lane.reset();
                 }
             }
-            for (; k < split; ++k) {
-                std::array<simd_batch, S> xs, xs_second;
-                XFUSE_UNROLL
-                for (std::size_t s = 0; s < S; ++s) {
-                    xs[s] = simd_batch(x[s * x_stride + k]);
-                    xs_second[s] = simd_batch(x[s * x_stride + split + k]);
+            // The features the register loads leave (none when they cover the half: then the
+            // loop is not compiled at all, which also keeps g++ from warning about it).
+            if constexpr (!lanes || split % simd_width != 0)
+                for (; k < split; ++k) {
+                    std::array<simd_batch, S> xs, xs_second;
+                    XFUSE_UNROLL
+                    for (std::size_t s = 0; s < S; ++s) {
+                        xs[s] = simd_batch(x[s * x_stride + k]);
+                        xs_second[s] = simd_batch(x[s * x_stride + split + k]);
+                    }
+                    step(k, xs, xs_second);
                 }
-                step(k, xs, xs_second);
-            }
             // An odd In leaves the second half one step longer.
             accumulate_features<S, R>(kernel, kernel_stride, x, x_stride, 2 * split, In, second);
         } else {
