@@ -2,6 +2,8 @@
 // then its implementation compiled into the test (Boost's header-only variant). Its own include
 // of <boost/test/unit_test.hpp> lands here again and stops at the guard.
 #pragma once
+// A system header: #include_next and Boost's own code are not held to -Wpedantic.
+#pragma GCC system_header
 
 #include_next <boost/test/unit_test.hpp>
 #include <boost/test/included/unit_test.hpp>
