@@ -3,6 +3,7 @@
 
 #include "core/config.hpp"
 #include "core/shape.hpp"
+#include "io/model_dot.hpp"
 #include "kernels/activations.hpp"
 #include "layers/activation.hpp"
 #include "layers/concatenate.hpp"
@@ -11,7 +12,6 @@
 #include "layers/input.hpp"
 #include "layers/merge.hpp"
 #include "layers/tagged.hpp"
-#include "io/model_dot.hpp"
 #include "model/model.hpp"
 #include "model/sequential.hpp"
 #include "train/callbacks.hpp"

@@ -1,4 +1,4 @@
-// expect: xfuse::Model: save_weights, load_weights, save_checkpoint and load_checkpoint need #include <xfuse/hdf5.hpp>
+// expect: save_checkpoint and load_checkpoint need #include <xfuse/hdf5.hpp>
 #include <xfuse/xfuse.hpp>
 namespace xf = xfuse;
 void save() {

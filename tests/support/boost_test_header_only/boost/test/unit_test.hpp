@@ -5,5 +5,8 @@
 // A system header: #include_next and Boost's own code are not held to -Wpedantic.
 #pragma GCC system_header
 
+// The interface before the implementation, in this order.
+// clang-format off
 #include_next <boost/test/unit_test.hpp>
 #include <boost/test/included/unit_test.hpp>
+// clang-format on
