@@ -48,6 +48,15 @@ struct graphviz_session {
     }
 };
 
+// One Graphviz context for the process, made on first use and never freed. Its text-layout
+// plugin (pango) caches a pointer to the last font name it measured, which lives in the
+// context's font table: a context freed and made again would leave the next layout reading
+// freed memory. Renders take turns (graphviz_session), so one context serves every thread.
+inline GVC_t* graphviz_context() {
+    static GVC_t* const context = gvContext();
+    return context;
+}
+
 }  // namespace detail
 
 // Lays out `dot` and writes it to `path` in the format of its extension (png, svg, pdf, ...
@@ -57,21 +66,21 @@ struct graphviz_session {
 inline void render_dot(const std::string& dot, const std::filesystem::path& path) {
     const std::string format = detail::picture_format(path);
     const detail::graphviz_session session;
-    const std::unique_ptr<GVC_t, decltype(&gvFreeContext)> context(gvContext(), &gvFreeContext);
+    GVC_t* const context = detail::graphviz_context();
     if (!context)
         throw std::runtime_error("xfuse::render_dot: Graphviz could not start");
     const std::unique_ptr<Agraph_t, decltype(&agclose)> graph(agmemread(dot.c_str()), &agclose);
     if (!graph)
         throw std::invalid_argument("xfuse::render_dot: Graphviz cannot read the DOT text: " +
                                     detail::graphviz_session::messages());
-    if (gvLayout(context.get(), graph.get(), "dot") != 0)
+    if (gvLayout(context, graph.get(), "dot") != 0)
         throw std::runtime_error("xfuse::render_dot: Graphviz's dot layout failed");
     char* data = nullptr;
     unsigned int length = 0;
-    const int rendered = gvRenderData(context.get(), graph.get(), format.c_str(), &data, &length);
+    const int rendered = gvRenderData(context, graph.get(), format.c_str(), &data, &length);
     std::string bytes = rendered == 0 && data ? std::string(data, length) : std::string();
     gvFreeRenderData(data);
-    gvFreeLayout(context.get(), graph.get());
+    gvFreeLayout(context, graph.get());
     if (rendered != 0)
         throw std::invalid_argument("xfuse::render_dot: Graphviz cannot render format '" + format +
                                     "' (for '" + path.string() +
