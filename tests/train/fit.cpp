@@ -1,6 +1,7 @@
 // Model::compile / fit / evaluate end to end: the acceptance code, one epoch against the
 // numpy reference (tests/data/make_training_fixture.py), bad input rejected before any weight
-// changes, callbacks, the progress text, and convergence on a task attention must solve.
+// changes, callbacks, the progress text, convergence on a task attention must solve, and the
+// logits path of an output activation layer.
 #define BOOST_TEST_MODULE train_fit
 #include <boost/test/unit_test.hpp>
 #include <cmath>
@@ -253,4 +254,60 @@ BOOST_AUTO_TEST_CASE(attention_learns_to_pick_the_informative_features) {
     const double after = share_of_first();
     BOOST_TEST_MESSAGE("attention on the first input's features: " << before << " -> " << after);
     BOOST_TEST(after > before + 0.2);
+}
+
+namespace {
+
+// The same network with its output activation inside the Dense and as an Activation layer of its
+// own: Keras attaches the pre-activation (`_keras_logits`) to the output of the sigmoid and
+// softmax functions whichever layer applies them (tf-keras tf_keras/backend.py `sigmoid`,
+// tf_keras/layers/core/activation.py `call`), so both outputs are trained through the logits.
+template <auto Output, std::size_t Units, class Loss>
+void check_activation_layer_takes_the_logits_path(const Loss& loss,
+                                                  const xt::xtensor<float, 2>& y) {
+    // Inside a template, layers name their identity (layers/tagged.hpp).
+    auto in = xf::tagged::Input<struct in, 8>{};
+    auto hidden = xf::tagged::Dense<struct hidden, 16, xf::relu>{}(in);
+    auto inside =
+        xf::Model{xf::inputs(in), xf::tagged::Dense<struct inside, Units, Output>{}(hidden)};
+    auto logits = xf::tagged::Dense<struct logits, Units>{}(hidden);
+    auto apart = xf::Model{xf::inputs(in), xf::tagged::Activation<struct apart, Output>{}(logits)};
+    // Large logits, where probabilities clipped to [1e-7, 1 - 1e-7] give another loss.
+    auto weights = inside.get_weights();
+    weights[0] *= 40.0f;
+    weights[2] *= 40.0f;
+    inside.set_weights(weights);
+    apart.set_weights(weights);
+    const auto x = reference::random_batch(y.shape(0), 8, 31);
+
+    inside.compile(xf::Adam{}, loss);
+    apart.compile(xf::Adam{}, loss);
+    const double inside_loss = inside.evaluate(x, y).at(0);
+    BOOST_TEST_REQUIRE(inside_loss > 20.0);  // beyond any clipped value
+    BOOST_TEST(apart.evaluate(x, y).at(0) == inside_loss, boost::test_tools::tolerance(1e-5));
+
+    const xf::FitOptions options{.epochs = 1, .batch_size = 16, .verbose = 0, .seed = 3};
+    std::ostringstream quiet;
+    const xf::History a = apart.fit(x, y, options, quiet);
+    const xf::History b = inside.fit(x, y, options, quiet);
+    BOOST_TEST(a.history.at("loss").at(0) == b.history.at("loss").at(0),
+               boost::test_tools::tolerance(1e-5));
+    BOOST_TEST(max_weight_difference(apart.get_weights(), inside.get_weights()) < 1e-5);
+    BOOST_TEST(max_weight_difference(apart.get_weights(), weights) > 1e-4);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(activation_layer_outputs_take_the_logits_path) {
+    xt::xtensor<float, 2> binary = reference::random_batch(64, 1, 32);
+    for (float& v : binary)
+        v = v > 0.0f ? 1.0f : 0.0f;
+    check_activation_layer_takes_the_logits_path<xf::sigmoid, 1>(xf::BinaryCrossentropy{}, binary);
+
+    xt::xtensor<float, 2> one_hot = xt::zeros<float>({64, 3});
+    const auto r = reference::random_batch(64, 1, 33);
+    for (std::size_t i = 0; i < 64; ++i)
+        one_hot(i, static_cast<std::size_t>(std::abs(r(i, 0)) * 7.0f) % 3) = 1.0f;
+    check_activation_layer_takes_the_logits_path<xf::softmax, 3>(xf::CategoricalCrossentropy{},
+                                                                 one_hot);
 }

@@ -16,10 +16,11 @@
 //   Dot and the softmax Dense of an attention block s = Dot<1>(x, Dense<N, softmax>(x)) whose
 //   weights nothing else reads become one loop per tile of samples
 //   (kernels/attention_backward.hpp); unfused_t calls each layer.
-// - Gradient: output_gradient::logits says that for outputs made by a Dense-like layer the
-//   caller wrote dL/dz for the pre-activation z = x W + b (Keras' logits path for sigmoid/softmax
-//   outputs: BCE's dL/dz = (sigmoid(z) - y) / batch); dense_kind::backward_preactivation takes
-//   it. Such outputs must satisfy the logits rule (`logits_output`).
+// - Gradient: output_gradient::logits says that for outputs made by a Dense-like or activation
+//   layer the caller wrote dL/dz for the pre-activation z (x W + b, or the activation layer's
+//   input: Keras' logits path for sigmoid/softmax outputs, BCE's dL/dz = (sigmoid(z) - y) /
+//   batch); dense_kind::backward_preactivation takes it, an activation layer passes it to its
+//   input. Such outputs must satisfy the logits rule (`logits_output`).
 #pragma once
 
 #include <algorithm>
@@ -41,7 +42,8 @@ namespace xfuse {
 // What the caller writes into an output node's gradient buffer.
 enum class output_gradient {
     activation,  // dL/d(output), the node's value
-    logits       // dL/d(pre-activation) for outputs made by a Dense; dL/d(output) for the rest
+    logits       // dL/d(pre-activation) for outputs made by a Dense or an activation layer;
+                 // dL/d(output) for the rest
 };
 
 template <class Graph, FusionChoice Fusion = default_fusion_t,
@@ -112,20 +114,35 @@ struct backward_plan {
             if constexpr (step<Node> == detail::step_kind::attention) {
                 attention_backward<Node>(params, grads, scratch, grad_scratch, samples);
             } else if constexpr (Gradient == output_gradient::logits && is_output<Node> &&
-                                 DenseLayer<layer>) {
+                                 (DenseLayer<layer> || ActivationLayer<layer>)) {
                 static_assert(rules.logits_output[Graph::template node_index<Node>],
                               "xfuse::backward_plan: with output_gradient::logits, an output "
-                              "made by a Dense must feed no other layer");
-                layer::layer_kind::template backward_preactivation<typename In::shape_type...>(
-                    params[l], grads[l], samples, {value<In>(scratch, samples)...},
-                    gradient<Node>(grad_scratch, samples),
-                    {input_gradient<In>(grad_scratch, samples)...});
+                              "made by a Dense or an Activation must feed no other layer");
+                if constexpr (DenseLayer<layer>)
+                    layer::layer_kind::template backward_preactivation<typename In::shape_type...>(
+                        params[l], grads[l], samples, {value<In>(scratch, samples)...},
+                        gradient<Node>(grad_scratch, samples),
+                        {input_gradient<In>(grad_scratch, samples)...});
+                else
+                    pass_preactivation_gradient<Node, In...>(grad_scratch, samples);
             } else {
                 layer::template backward<typename In::shape_type...>(
                     params[l], grads[l], samples, {value<In>(scratch, samples)...},
                     value<Node>(scratch, samples), gradient<Node>(grad_scratch, samples),
                     {input_gradient<In>(grad_scratch, samples)...});
             }
+        }
+    }
+
+    // An activation layer's output given dL/d(its input): the gradient goes on unchanged.
+    template <class Node, class In>
+    static void pass_preactivation_gradient(float* grad_scratch, std::size_t samples) noexcept {
+        using shape = typename In::shape_type;
+        if constexpr (!InputTensor<In>) {
+            const float* g = gradient<Node>(grad_scratch, samples);
+            kernels::activation_backward<linear_t, true>(
+                nullptr, g, g, gradient<In>(grad_scratch, samples), samples * shape::rows,
+                shape::last, shape::row_stride);
         }
     }
 

@@ -28,8 +28,9 @@
 //              weights node is `absorbed`.
 //   plain      every other node runs its layer's backward.
 //
-// The logits rule (`logits_output`): a model output made by a Dense-like layer and read by no
-// layer; a loss may take its pre-activation, and the backward plan then starts from dL/dz.
+// The logits rule (`logits_output`): a model output made by a Dense-like or activation layer and
+// read by no layer; a loss may take its pre-activation (x W + b, or the activation layer's
+// input), and the backward plan then starts from dL/dz.
 #pragma once
 
 #include <array>
@@ -49,6 +50,7 @@ enum class step_kind { input, plain, dense, attention, absorbed, elided };
 struct node_facts {
     bool is_input = false;
     bool is_dense = false;
+    bool is_activation = false;  // an activation layer
     bool is_softmax_dense = false;
     bool is_dot = false;  // a Dot of rank-1 samples along their axis, not normalised
     bool is_concatenate = false;
@@ -65,6 +67,7 @@ constexpr node_facts facts_of() {
         using layer = typename Node::layer_type;
         constexpr bool rank_one = shape::rank == 1;
         f.is_dense = DenseLayer<layer>;
+        f.is_activation = ActivationLayer<layer>;
         if constexpr (DotLayer<layer>)
             f.is_dot = rank_one && !layer::layer_kind::normalize &&
                        sample_axis<1>(layer::layer_kind::axes) == 0;
@@ -123,7 +126,8 @@ constexpr auto fuse() {
                                              : step_kind::plain;
         layout.backward_kind[n] = facts[n].is_input ? step_kind::input : step_kind::plain;
         layout.home[n] = n;
-        layout.logits_output[n] = facts[n].is_dense && is_output[n] && readers[n] == 0;
+        layout.logits_output[n] =
+            (facts[n].is_dense || facts[n].is_activation) && is_output[n] && readers[n] == 0;
     }
 
     for (std::size_t dot = 0; dot < count; ++dot) {

@@ -14,11 +14,20 @@
 
 namespace xfuse {
 
-template <auto F, fixed_string Name = "", class Tag = decltype([] {})>
-struct Activation : layer<Activation<F, Name, Tag>> {
-    using activation_type = std::remove_cvref_t<decltype(F)>;
-    static_assert(ActivationFunction<activation_type>,
+// The kind an activation layer declares (layers/layer_kinds.hpp): a sigmoid or softmax output
+// carries its input as the logits a cross-entropy takes, whichever layer applies it.
+template <class Activation>
+struct activation_kind {
+    static_assert(ActivationFunction<Activation>,
                   "xfuse::Activation: the argument must be an activation such as xf::tanh");
+    using layer_kind = activation_kind;
+    using activation_type = Activation;
+};
+
+template <auto F, fixed_string Name = "", class Tag = decltype([] {})>
+struct Activation : layer<Activation<F, Name, Tag>>,
+                    activation_kind<std::remove_cvref_t<decltype(F)>> {
+    using typename activation_kind<std::remove_cvref_t<decltype(F)>>::activation_type;
 
     static constexpr std::string_view class_name = "Activation";
     static constexpr std::string_view name = Name.view();

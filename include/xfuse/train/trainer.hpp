@@ -71,10 +71,10 @@ constexpr bool uses_logits_path(const Loss& loss) {
     if constexpr (!fusion_of<Graph>.logits_output[Graph::template node_index<output>])
         return false;
     else if constexpr (std::is_same_v<Loss, BinaryCrossentropy>)
-        return DenseLayerWith<typename output::layer_type, sigmoid_t> && !loss.from_logits;
+        return AppliesActivation<typename output::layer_type, sigmoid_t> && !loss.from_logits;
     else if constexpr (std::is_same_v<Loss, CategoricalCrossentropy> ||
                        std::is_same_v<Loss, SparseCategoricalCrossentropy>)
-        return DenseLayerWith<typename output::layer_type, softmax_t> && !loss.from_logits;
+        return AppliesActivation<typename output::layer_type, softmax_t> && !loss.from_logits;
     else
         return false;
 }
@@ -222,12 +222,16 @@ class trainer {
                    : loss_input::probabilities;
     }
 
-    // What the loss reads: the output, or the pre-activation of a sigmoid/softmax Dense output,
-    // recomputed from the output layer's input (one small product).
+    // What the loss reads: the output, or the pre-activation of a sigmoid/softmax output: an
+    // activation layer's input, or a Dense's recomputed from its input (one small product).
     template <class Loss>
     loss_batch loss_input_batch(const Loss& loss, std::size_t label_cols, std::size_t count) {
         loss_batch batch = output_batch(label_cols, count);
-        if constexpr (DenseLayer<output_layer>) {
+        if constexpr (ActivationLayer<output_layer>) {
+            if (detail::uses_logits_path<Graph>(loss))
+                batch.predictions = forward::template buffer<at_t<0, typename output::inputs>>(
+                    scratch_.data(), count);
+        } else if constexpr (DenseLayer<output_layer>) {
             if (detail::uses_logits_path<Graph>(loss)) {
                 using kind = typename output_layer::layer_kind;
                 using input = at_t<0, typename output::inputs>;
