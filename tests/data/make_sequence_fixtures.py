@@ -55,9 +55,10 @@ keras @3422977, keras-hub @71453d0; older keras-nlp files from keras-hub's histo
   clipping: loss = logsumexp(z) - z[label], averaged over the batch (sum_over_batch_size). (In
   graph mode the same happens through output.op.type == "Softmax".) Only a probability tensor
   without cached logits takes the clip(eps, 1 - eps) + log path.
-- Adam as Keras: m += (g - m)(1 - beta_1); v += (g^2 - v)(1 - beta_2); alpha_t = lr *
-  sqrt(1 - beta_2^t) / (1 - beta_1^t); w -= alpha_t m / (sqrt(v) + epsilon), with the
-  hyperparameters rounded to float32 (as make_training_fixture.py).
+- Adam as Keras (make_training_fixture.Adam, reused): m += (g - m)(1 - beta_1);
+  v += (g^2 - v)(1 - beta_2); alpha_t = lr sqrt(1 - beta_2^t) / (1 - beta_1^t);
+  w -= alpha_t m / (sqrt(v) + epsilon), lr 1e-3, beta_1 0.9, beta_2 0.999, epsilon 1e-7, each
+  rounded to float32 as Keras holds them.
 
 The acceptance model (keras.io "Text classification with Transformer" at a small size, with
 functional layers, no dropout since dropout is the identity at rate 0 and in predict):
@@ -78,7 +79,7 @@ written row-major as (a*...*y, z), and a comment line `# <name> shape a ... y z`
 header. Token ids and labels are written as floats.
 
 Arrays (B = 4, N = 12, T = S = 6, V = 11, D = 8, H = 2, K = 8; Keras names as in get_weights()):
-  weight i, i = 0..19, in get_weights() order, named <prefix>/<keras name without :0>:
+  weight i, i = 0..21, in get_weights() order, named <prefix>/<keras name without :0>:
     token_and_position_embedding/token_embedding/embeddings (11,8)
     token_and_position_embedding/position_embedding/embeddings (6,8)
     mha/query/kernel (8,2,8)  mha/query/bias (2,8)  mha/key/kernel (8,2,8)  mha/key/bias (2,8)
@@ -127,13 +128,19 @@ python3-numpy). Running it twice writes the same bytes.
 import math
 import os
 
+import sys
+
 import numpy as np
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the fixtures
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_training_fixture as training  # noqa: E402  (Keras' Adam, the writer)
+from make_training_fixture import Adam  # noqa: E402
 
 SEED = 20261208
 V, T, D, H, K, FF, HIDDEN, CLASSES = 11, 6, 8, 2, 8, 8, 5, 2
 N, BATCH = 12, 4
 LN_EPS = 1e-6
-LR, BETA_1, BETA_2, EPSILON = (float(np.float32(v)) for v in (1e-3, 0.9, 0.999, 1e-7))
 MASK_NEGATIVE = -1e9  # tf_keras/layers/activation/softmax.py _large_compatible_negative
 
 MHA_SUB = ["query", "key", "value", "attention_output"]
@@ -423,21 +430,6 @@ def make_data(rng):
     return ids, labels
 
 
-class Adam:
-    def __init__(self, P):
-        self.t = 0
-        self.m = {k: np.zeros_like(v) for k, v in P.items()}
-        self.v = {k: np.zeros_like(v) for k, v in P.items()}
-
-    def step(self, P, g):
-        self.t += 1
-        alpha = LR * np.sqrt(1 - BETA_2 ** self.t) / (1 - BETA_1 ** self.t)
-        for k in NAMES:
-            self.m[k] += (g[k] - self.m[k]) * (1 - BETA_1)
-            self.v[k] += (g[k] * g[k] - self.v[k]) * (1 - BETA_2)
-            P[k] -= alpha * self.m[k] / (np.sqrt(self.v[k]) + EPSILON)
-
-
 # ------------------------------------------------------------------ finite-difference checks
 
 FD_STEP = 1e-5
@@ -564,14 +556,12 @@ def standalone_embedding(rng):
 
 
 def write(out, name, array):
+    """make_training_fixture's format; rank > 2 flattened to (leading axes, last axis)."""
     a = np.asarray(array, dtype=np.float64)
     if a.ndim > 2:
         out.write(f"# {name} shape {' '.join(str(s) for s in a.shape)}\n")
         a = a.reshape(-1, a.shape[-1])
-    a = a.reshape(1, -1) if a.ndim < 2 else a
-    out.write(f"{name} {a.shape[0]} {a.shape[1]}\n")
-    for row in a:
-        out.write(" ".join(f"{v:.17g}" for v in row) + "\n")
+    training.write(out, name, a)
 
 
 def main():
@@ -641,10 +631,9 @@ def main():
                 write(out, prefix + "gradient/" + k, grads[mz][k])
         write(out, "batch_losses", batch_losses)
         write(out, "epoch_loss", [epoch_loss])
-        for k in NAMES:
-            write(out, "step1/" + k, step1[k])
-        for k in NAMES:
-            write(out, "final/" + k, P[k])
+        for tag, weights in (("step1/", step1), ("final/", P)):
+            for k in NAMES:
+                write(out, tag + k, weights[k])
 
         for k, v in mha_P.items():
             write(out, "mha_weight/" + k, v)
@@ -666,7 +655,7 @@ def main():
         write(out, "ln_beta", beta)
         write(out, "ln_upstream", upstream)
         for eps, (o, dx, dg, db) in ln_results.items():
-            tag = f"ln_eps{eps:g}"
+            tag = {1e-6: "ln_eps1e-6", 1e-3: "ln_eps1e-3"}[eps]
             write(out, tag + "_output", o)
             write(out, tag + "_dinput", dx)
             write(out, tag + "_dgamma", dg)
