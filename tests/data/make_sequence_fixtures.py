@@ -462,6 +462,24 @@ def fd_check(what, loss, arrays, analytic, rng, samples=10, step=FD_STEP):
 # ------------------------------------------------------------------------- standalone cases
 
 
+def mha_per_head(P, query, value, key, mask):
+    """A second, loop-per-head form of MultiHeadAttention (matrices, no einsum) that the einsum
+    form must agree with: out = sum_h softmax(Q_h K_h^T / sqrt(k) + mask) V_h W_o[h] + b_o."""
+    out = np.zeros(query.shape[:2] + P["attention_output/bias"].shape)
+    scores = np.zeros((query.shape[0], P["query/bias"].shape[0], query.shape[1], key.shape[1]))
+    for b in range(query.shape[0]):
+        for h in range(P["query/bias"].shape[0]):
+            q = query[b] @ P["query/kernel"][:, h, :] + P["query/bias"][h]
+            k = key[b] @ P["key/kernel"][:, h, :] + P["key/bias"][h]
+            v = value[b] @ P["value/kernel"][:, h, :] + P["value/bias"][h]
+            logits = (q / math.sqrt(q.shape[1])) @ k.T
+            if mask is not None:
+                logits = np.where(mask[b], logits, np.float32(MASK_NEGATIVE))
+            scores[b, h] = softmax(logits, axis=-1)
+            out[b] += scores[b, h] @ v @ P["attention_output/kernel"][h]
+    return out + P["attention_output/bias"], scores
+
+
 def standalone_mha(rng):
     B, TQ, S, DQ, DV, DK, HS, KS, VS, O = 2, 3, 4, 5, 3, 4, 2, 3, 2, 4
     P = {"query/kernel": glorot(rng, (DQ, HS, KS)), "query/bias": rng.uniform(-0.1, 0.1, (HS, KS)),
@@ -489,6 +507,9 @@ def standalone_mha(rng):
         out, scores, cache = mha_forward(P, x["query"], x["value"], x["key"], mask)
         dq, dv, dk, g = mha_backward(P, cache, upstream)
         results[case] = (out, scores, dq, dv, dk, g)
+        loop_out, loop_scores = mha_per_head(P, x["query"], x["value"], x["key"], mask)
+        assert np.allclose(out, loop_out, rtol=1e-13, atol=1e-14), case
+        assert np.allclose(scores, loop_scores, rtol=1e-13, atol=1e-15), case
 
         # The check: the same backward formula against differences of the float64 function.
         def loss(mask=mask):

@@ -74,6 +74,8 @@ model.layers order from 0, `weight` counts that layer's weights in get_weights()
     layers/multi_head_attention/output_dense
 
     /usr/bin/python3 tests/data/make_sequence_h5_fixtures.py   # (re)writes tests/data/keras_h5/
+    /usr/bin/python3 tests/data/make_sequence_h5_fixtures.py --check F VARIANT
+        # reads F, a save_weights of the small Transformer, as tf.keras 2.x would
 """
 import os
 import sys
@@ -83,7 +85,8 @@ import numpy as np
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the fixtures
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_keras_h5_fixtures import OUT, save_attributes, weight_value, write_file  # noqa: E402
+from make_keras_h5_fixtures import (OUT, check_weights, save_attributes,  # noqa: E402
+                                    weight_value, write_file)
 
 V, T, D, H, K, FF, HIDDEN, CLASSES = 11, 6, 8, 2, 8, 8, 5, 2
 
@@ -239,7 +242,16 @@ def make():
            skip=("layers/multi_head_attention/output_dense",))
 
 
+def check(path, variant):
+    """Checks `path` holds the small Transformer's weights (layer names may differ)."""
+    check_weights(path, [(name, weights) for name, _, weights in TRANSFORMER if weights],
+                  variant)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 1:
+    if len(sys.argv) == 4 and sys.argv[1] == "--check":
+        check(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) == 1:
+        make()
+    else:
         sys.exit(__doc__)
-    make()
