@@ -127,7 +127,6 @@ python3-numpy). Running it twice writes the same bytes.
 """
 import math
 import os
-
 import sys
 
 import numpy as np

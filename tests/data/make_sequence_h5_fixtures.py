@@ -45,7 +45,9 @@ Not confirmed without TensorFlow or Keras to write a file:
   written by tf.keras would settle it), and keras-nlp's names on tf.keras 2.x;
 - the Keras 3 groups of MultiHeadAttention's private sublayers (_dropout_layer, _softmax): a
   reader needs only the four *_dense groups; Keras 3 releases older than the `name` metadata
-  (added to saving_lib in September 2024) write no `name` attribute;
+  (added to saving_lib in September 2024) write no `name` attribute, and the names written
+  here for sublayers and the model ("dropout", "softmax", "functional", "input_1") stand for
+  Keras' generated ones (which carry per-process counters): a reader addresses by path only;
 - model.layers order for the functional model (depth order; it is a chain here).
 
 Weight values are weight_value(variant, layer, weight, shape) of make_keras_h5_fixtures.py
