@@ -190,33 +190,41 @@ def make():
         f.write("this is not an HDF5 file\n")
 
 
-def check(path, variant=9):
-    """Reads `path` with tf.keras 2.x's load_weights_from_hdf5_group rules and checks it holds
-    the seed model's weights, values weight_value(variant, ...) (what io.keras_h5_weights
-    saved). Prints one line per check; exits non-zero on the first failure."""
+def expect(condition, what):
+    """One line per check; exits non-zero on the first failure."""
+    print(("ok   " if condition else "FAIL ") + what)
+    if not condition:
+        sys.exit(1)
 
-    def expect(condition, what):
-        print(("ok   " if condition else "FAIL ") + what)
-        if not condition:
-            sys.exit(1)
 
-    def decoded(values):
-        return [v.decode("utf8") if hasattr(v, "decode") else v for v in values]
+def decoded(values):
+    return [v.decode("utf8") if hasattr(v, "decode") else v for v in values]
 
+
+def check_weights(path, layers, variant, layer_names=None):
+    """Reads `path` with tf.keras 2.x's load_weights_from_hdf5_group rules: the groups of the
+    layers with weights, in layer_names order, matched one to one with `layers` ((name,
+    [(weight name below the layer, shape)]) of the model's layers with weights); each holds
+    Keras' weight names, float32, values weight_value(variant, layer, weight). `layer_names`,
+    when given, is the whole root attribute expected; otherwise group names may differ from the
+    model's, as topological loading allows."""
     with h5py.File(path, "r") as f:
         expect("layer_names" in f.attrs, "root has layer_names")
         names = decoded(f.attrs["layer_names"])
-        expect(names == [n for n, _, _ in SEED], f"layer_names in model.layers order: {names}")
+        if layer_names is not None:
+            expect(names == layer_names, f"layer_names in model.layers order: {names}")
         expect(f.attrs["backend"] in (b"tensorflow", "tensorflow"), "backend is tensorflow")
         expect("keras_version" in f.attrs, "keras_version present")
         expect("top_level_model_weights" in f, "top_level_model_weights group present")
         with_weights = [n for n in names if decoded(f[n].attrs["weight_names"])]
-        expect(with_weights == [n for n, _ in weighted(SEED)], f"layers with weights: {with_weights}")
-        for i, (layer, shapes) in enumerate(weighted(SEED)):
+        expect(len(with_weights) == len(layers) and
+               (layer_names is None or with_weights == [n for n, _ in layers]),
+               f"layers with weights: {with_weights}")
+        for i, (layer, (model_layer, weights)) in enumerate(zip(with_weights, layers)):
             weight_names = decoded(f[layer].attrs["weight_names"])
-            expected_names = [f"{layer}/{WEIGHT_NAMES[w]}:0" for w in range(len(shapes))]
-            expect(weight_names == expected_names, f"{layer} weight_names {weight_names}")
-            for w, (name, shape) in enumerate(zip(weight_names, shapes)):
+            expected_names = [f"{layer}/{w}:0" for w, _ in weights]
+            expect(weight_names == expected_names, f"{model_layer} weight_names {weight_names}")
+            for w, (name, (_, shape)) in enumerate(zip(weight_names, weights)):
                 dataset = f[layer][name]
                 expect(dataset.name == f"/{layer}/{name}", f"dataset at {dataset.name}")
                 expect(dataset.dtype == np.float32 and dataset.shape == shape,
@@ -226,6 +234,14 @@ def check(path, variant=9):
                 expect(np.array_equal(value.view(np.uint32), expected.view(np.uint32)),
                        f"{dataset.name} values bit for bit")
     print("all checks passed")
+
+
+def check(path, variant=9):
+    """Checks `path` holds the seed model's weights, values weight_value(variant, ...) (what
+    io.keras_h5_weights saved)."""
+    layers = [(name, [(WEIGHT_NAMES[w], shape) for w, shape in enumerate(shapes)])
+              for name, shapes in weighted(SEED)]
+    check_weights(path, layers, variant, [n for n, _, _ in SEED])
 
 
 if __name__ == "__main__":

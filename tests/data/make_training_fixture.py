@@ -132,7 +132,7 @@ class Adam:
     def step(self, P, g):
         self.t += 1
         alpha = LR * np.sqrt(1 - BETA_2 ** self.t) / (1 - BETA_1 ** self.t)
-        for k in NAMES:
+        for k in P:
             self.m[k] += (g[k] - self.m[k]) * (1 - BETA_1)
             self.v[k] += (g[k] * g[k] - self.v[k]) * (1 - BETA_2)
             P[k] -= alpha * self.m[k] / (np.sqrt(self.v[k]) + EPSILON)
