@@ -26,8 +26,8 @@
 // tensors and gives it "no weights" by default. docs/custom_layers.md shows a full example.
 //
 // A layer that computes what a built-in one does may also derive from its kind (dense_kind,
-// activation_kind, dot_kind, concatenate_kind; layers/layer_kinds.hpp): the fused plans and the trainer's logits
-// path then treat it as that layer.
+// activation_kind, dot_kind, concatenate_kind; layers/layer_kinds.hpp): the fused plans and the
+// trainer's logits path then treat it as that layer.
 #pragma once
 
 #include <array>
