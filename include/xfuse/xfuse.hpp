@@ -10,6 +10,7 @@
 #include "layers/dense.hpp"
 #include "layers/dot.hpp"
 #include "layers/input.hpp"
+#include "layers/layer_normalization.hpp"
 #include "layers/merge.hpp"
 #include "layers/tagged.hpp"
 #include "model/model.hpp"

@@ -215,7 +215,7 @@ void train_step_gradients(const seed::model_type& model, const batch& data, grad
         std::copy_n(data.x1.values.begin() + b * 10, 10, x1 + b * input1::shape_type::storage);
         std::copy_n(data.x2.values.begin() + b * 20, 20, x2 + b * input2::shape_type::storage);
     }
-    plan::run(model.layer_parameters(), scratch.data(), n);
+    plan::run(model.bindings(), scratch.data(), n);
     const float* p = plan::buffer<output_node>(scratch.data(), n);
     float* g = plan::buffer<output_node>(grad_scratch.data(), n);
     for (std::size_t b = 0; b < n; ++b) {
@@ -225,7 +225,7 @@ void train_step_gradients(const seed::model_type& model, const batch& data, grad
         g[b * output_node::shape_type::storage] = static_cast<float>(
             Gradient == xf::output_gradient::logits ? dz : dz / (sigmoid * (1 - sigmoid)));
     }
-    xf::backward_plan<graph, Fusion, Gradient>::run(model.layer_parameters(), grads.layers,
+    xf::backward_plan<graph, Fusion, Gradient>::run(model.bindings(), grads.layers,
                                                     scratch.data(), grad_scratch.data(), n);
 }
 
@@ -331,12 +331,12 @@ std::vector<double> random_gradients(const Model& model, std::size_t n) {
     [&]<class... In>(xf::type_list<In...>) {
         (fill(p::template buffer<In>(scratch.data(), n), n * In::shape_type::storage), ...);
     }(typename g::inputs{});
-    p::run(model.layer_parameters(), scratch.data(), n);
+    p::run(model.bindings(), scratch.data(), n);
     using out = xf::at_t<0, typename g::outputs>;
     fill(p::template buffer<out>(grad_scratch.data(), n), n * out::shape_type::storage);
     layer_gradients<g> grads;
     xf::backward_plan<g, Fusion, xf::output_gradient::logits>::run(
-        model.layer_parameters(), grads.layers, scratch.data(), grad_scratch.data(), n);
+        model.bindings(), grads.layers, scratch.data(), grad_scratch.data(), n);
     return grads.flat();
 }
 

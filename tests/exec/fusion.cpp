@@ -138,7 +138,7 @@ std::vector<bool> written_by_fused_plan(const Model& model) {
     [&]<class... In>(xf::type_list<In...>) {
         (std::fill_n(plan::template buffer<In>(scratch, 1), In::shape_type::storage, 0.5f), ...);
     }(typename graph::inputs{});
-    plan::run(model.layer_parameters(), scratch, 1);
+    plan::run(model.bindings(), scratch, 1);
     std::vector<bool> written(graph::node_count);
     for (std::size_t n = 0; n < graph::node_count; ++n)
         for (std::size_t i = 0; i < layout::node_storage[n]; ++i)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/test/unit_test.hpp>
+#include <type_traits>
 #include <xfuse/testing/check_layer.hpp>
 
 #include "support/reference.hpp"
@@ -17,14 +18,27 @@ inline xfuse::testing::check_options built_in_options() {
     return options;
 }
 
+// A layer value with its options (its reference is made from it), or the layer's defaults.
 template <class Layer, xfuse::Shape... In>
-void check_conformance(const xfuse::testing::check_options& options = built_in_options()) {
+void check_conformance(const Layer& layer,
+                       const xfuse::testing::check_options& options = built_in_options()) {
+    const auto made_from_layer = [&] {
+        if constexpr (std::is_constructible_v<of<Layer>, const Layer&>)
+            return of<Layer>(layer);
+        else
+            return of<Layer>{};
+    };
     const xfuse::testing::check_result result =
-        xfuse::testing::check_layer<Layer, In...>(of<Layer>{}, options);
+        xfuse::testing::check_layer<Layer, In...>(layer, made_from_layer(), options);
     BOOST_TEST(result.passed, result.message);
     BOOST_TEST_MESSAGE("worst relative error: forward " << result.worst_forward_error
                                                         << ", gradients "
                                                         << result.worst_gradient_error);
+}
+
+template <class Layer, xfuse::Shape... In>
+void check_conformance(const xfuse::testing::check_options& options = built_in_options()) {
+    check_conformance<Layer, In...>(Layer{}, options);
 }
 
 }  // namespace reference

@@ -205,6 +205,30 @@ inline tensor merge(const std::vector<tensor>& xs, merge_op op) {
     return y;
 }
 
+// Layer normalisation over the last axis, the biased variance; gamma and beta may be absent.
+inline tensor layer_normalization(const tensor& x, const tensor* gamma, const tensor* beta,
+                                  double epsilon) {
+    tensor y = x;
+    const std::size_t n = x.shape.back();
+    for (std::size_t r = 0; r < x.values.size() / n; ++r) {
+        const double* row = x.values.data() + r * n;
+        double mean = 0, variance = 0;
+        for (std::size_t i = 0; i < n; ++i)
+            mean += row[i] / double(n);
+        for (std::size_t i = 0; i < n; ++i)
+            variance += (row[i] - mean) * (row[i] - mean) / double(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            double v = (row[i] - mean) / std::sqrt(variance + epsilon);
+            if (gamma)
+                v *= gamma->values[i];
+            if (beta)
+                v += beta->values[i];
+            y.values[r * n + i] = v;
+        }
+    }
+    return y;
+}
+
 // ---- the references as xf::testing::check_layer takes them -------------------------------------
 
 using tensors = std::vector<tensor>;
@@ -224,6 +248,21 @@ template <auto F, xfuse::fixed_string Name, class Tag>
 struct of<xfuse::Activation<F, Name, Tag>> {
     tensor operator()(const tensors&, const tensors& inputs) const {
         return activation<std::remove_cvref_t<decltype(F)>>(inputs[0]);
+    }
+};
+
+// Made from the layer, whose epsilon it takes.
+template <xfuse::fixed_string Name, bool Center, bool Scale, class Tag>
+struct of<xfuse::LayerNormalization<Name, Center, Scale, Tag>> {
+    double epsilon = xfuse::layer_normalization_options{}.epsilon;
+
+    of() = default;
+    explicit of(const xfuse::LayerNormalization<Name, Center, Scale, Tag>& layer)
+        : epsilon(layer.epsilon) {}
+
+    tensor operator()(const tensors& params, const tensors& inputs) const {
+        return layer_normalization(inputs[0], Scale ? &params[0] : nullptr,
+                                   Center ? &params[Scale ? 1 : 0] : nullptr, epsilon);
     }
 };
 

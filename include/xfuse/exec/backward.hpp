@@ -1,14 +1,14 @@
 // The backward plan: the forward plan's nodes walked in reverse, each calling its layer's
 // backward, with the attention block's fused backward where the graph has one.
 //
-//   forward_plan<Graph>::run(params, scratch, samples);          // keeps every node's output
+//   forward_plan<Graph>::run(layers, scratch, samples);          // keeps every node's output
 //   <write dL/d(output) into each output node's buffer of grad_scratch>
-//   backward_plan<Graph>::run(params, grads, scratch, grad_scratch, samples);
+//   backward_plan<Graph>::run(layers, grads, scratch, grad_scratch, samples);
 //
 // grad_scratch has forward_plan's layout (node n at grad_scratch + samples * offsets[n]); run()
 // zeroes every buffer it accumulates into except the outputs', and leaves the inputs' alone
 // (the model's inputs get no gradient: layers receive nullptr for them). Parameter gradients
-// are ADDED to `grads` (one pointer per layer, the layout of `params`), so a caller zeroes them
+// are ADDED to `grads` (one pointer per layer, the layout of its weights), so a caller zeroes them
 // per step, or not, to accumulate over tiles of a batch.
 //
 // Options, as template arguments:
@@ -52,7 +52,7 @@ struct backward_plan {
     using forward = forward_plan<Graph>;
     static constexpr bool fuse = std::is_same_v<Fusion, fused_t>;
 
-    static void run(const std::array<float*, Graph::layer_count>& params,
+    static void run(const layer_bindings<Graph>& layers,
                     const std::array<float*, Graph::layer_count>& grads, const float* scratch,
                     float* grad_scratch, std::size_t samples) noexcept {
         [&]<class... N>(type_list<N...>) {
@@ -60,7 +60,7 @@ struct backward_plan {
         }(typename Graph::nodes{});
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             (backward_node<typename Graph::template node_t<Graph::node_count - 1 - I>>(
-                 typename Graph::template node_t<Graph::node_count - 1 - I>::inputs{}, params,
+                 typename Graph::template node_t<Graph::node_count - 1 - I>::inputs{}, layers,
                  grads, scratch, grad_scratch, samples),
              ...);
         }
@@ -103,8 +103,7 @@ struct backward_plan {
     }
 
     template <class Node, class... In>
-    static void backward_node(type_list<In...>,
-                              const std::array<float*, Graph::layer_count>& params,
+    static void backward_node(type_list<In...>, const layer_bindings<Graph>& layers,
                               const std::array<float*, Graph::layer_count>& grads,
                               const float* scratch, float* grad_scratch,
                               std::size_t samples) noexcept {
@@ -112,7 +111,7 @@ struct backward_plan {
             using layer = typename Node::layer_type;
             constexpr std::size_t l = Graph::template layer_index<layer>;
             if constexpr (step<Node> == detail::step_kind::attention) {
-                attention_backward<Node>(params, grads, scratch, grad_scratch, samples);
+                attention_backward<Node>(layers, grads, scratch, grad_scratch, samples);
             } else if constexpr (Gradient == output_gradient::logits && is_output<Node> &&
                                  (DenseLayer<layer> || ActivationLayer<layer>)) {
                 static_assert(rules.logits_output[Graph::template node_index<Node>],
@@ -120,14 +119,14 @@ struct backward_plan {
                               "made by a Dense or an Activation must feed no other layer");
                 if constexpr (DenseLayer<layer>)
                     layer::layer_kind::template backward_preactivation<typename In::shape_type...>(
-                        params[l], grads[l], samples, {value<In>(scratch, samples)...},
+                        layers.weights[l], grads[l], samples, {value<In>(scratch, samples)...},
                         gradient<Node>(grad_scratch, samples),
                         {input_gradient<In>(grad_scratch, samples)...});
                 else
                     pass_preactivation_gradient<Node, In...>(grad_scratch, samples);
             } else {
-                layer::template backward<typename In::shape_type...>(
-                    params[l], grads[l], samples, {value<In>(scratch, samples)...},
+                layers.template layer<layer>().template backward<typename In::shape_type...>(
+                    layers.weights[l], grads[l], samples, {value<In>(scratch, samples)...},
                     value<Node>(scratch, samples), gradient<Node>(grad_scratch, samples),
                     {input_gradient<In>(grad_scratch, samples)...});
             }
@@ -148,7 +147,7 @@ struct backward_plan {
 
     // The Dot node of an attention block: its own backward and its softmax Dense's, in one.
     template <class Dot>
-    static void attention_backward(const std::array<float*, Graph::layer_count>& params,
+    static void attention_backward(const layer_bindings<Graph>& layers,
                                    const std::array<float*, Graph::layer_count>& grads,
                                    const float* scratch, float* grad_scratch,
                                    std::size_t samples) noexcept {
@@ -160,7 +159,7 @@ struct backward_plan {
         const float* x = value<X>(scratch, samples);
         float* x_grad = input_gradient<X>(grad_scratch, samples);
         dense::template run_backward<typename X::shape_type>(
-            params[l], grads[l], samples, {x}, {x_grad},
+            layers.weights[l], grads[l], samples, {x}, {x_grad},
             kernels::attention_dz_tiles<X::shape_type::last>(
                 x, value<A>(scratch, samples), value<Dot>(scratch, samples),
                 gradient<Dot>(grad_scratch, samples), x_grad));

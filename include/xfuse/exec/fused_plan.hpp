@@ -39,10 +39,10 @@ struct fused_plan {
     template <class Node>
     static constexpr bool reads_in_place = layout.read_in_place[Graph::template node_index<Node>];
 
-    static void run(const std::array<float*, Graph::layer_count>& params, float* scratch,
-                    std::size_t samples, const input_sources& sources = {}) noexcept {
+    static void run(const layer_bindings<Graph>& layers, float* scratch, std::size_t samples,
+                    const input_sources& sources = {}) noexcept {
         [&]<std::size_t... N>(std::index_sequence<N...>) {
-            (run_node<N>(params, scratch, samples, sources), ...);
+            (run_node<N>(layers, scratch, samples, sources), ...);
         }
         (std::make_index_sequence<Graph::node_count>{});
     }
@@ -60,12 +60,12 @@ struct fused_plan {
     static constexpr std::size_t row_stride = node_t<layout.home[N]>::shape_type::row_stride;
 
     template <std::size_t N>
-    static void run_node(const std::array<float*, Graph::layer_count>& params, float* scratch,
-                         std::size_t samples, const input_sources& sources) noexcept {
+    static void run_node(const layer_bindings<Graph>& layers, float* scratch, std::size_t samples,
+                         const input_sources& sources) noexcept {
         using node = node_t<N>;
         constexpr detail::step_kind step = layout.kind[N];
         if constexpr (step == detail::step_kind::plain) {
-            layout_plan::template run_layer<node>(params, scratch, samples);
+            layout_plan::template run_layer<node>(layers, scratch, samples);
         } else if constexpr (step == detail::step_kind::dense ||
                              step == detail::step_kind::attention) {
             using layer = typename node::layer_type;
@@ -75,7 +75,7 @@ struct fused_plan {
             constexpr std::size_t in = in_shape::last;
             constexpr std::size_t units = kind::units;
             const auto p = kind::template params<in>(
-                static_cast<const float*>(params[Graph::template layer_index<layer>]));
+                static_cast<const float*>(layers.weights[Graph::template layer_index<layer>]));
             constexpr std::size_t x_node = Graph::template node_index<input>;
             const std::size_t rows = samples * in_shape::rows;
             if constexpr (step == detail::step_kind::dense) {

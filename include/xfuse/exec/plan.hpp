@@ -1,5 +1,6 @@
 // The plain execution plan: the graph's nodes as a fixed sequence of calls of each layer's own
-// forward on fixed-size buffers, in Keras' order. It keeps every node's output, which the
+// forward (on the model's copy of the layer, graph/layer_bindings.hpp) on fixed-size buffers, in
+// Keras' order. It keeps every node's output, which the
 // backward plan reads; the fused plan (exec/fused_plan.hpp) shares its layout and replaces
 // steps.
 //
@@ -13,6 +14,7 @@
 
 #include "../core/symbolic.hpp"
 #include "../graph/graph.hpp"
+#include "../graph/layer_bindings.hpp"
 
 namespace xfuse {
 
@@ -47,13 +49,13 @@ struct forward_plan {
     static constexpr bool reads_in_place = false;
 
     // Computes every node that is not an input, in topological order.
-    static void run(const std::array<float*, Graph::layer_count>& params, float* scratch,
-                    std::size_t samples, const input_sources& = {}) noexcept {
+    static void run(const layer_bindings<Graph>& layers, float* scratch, std::size_t samples,
+                    const input_sources& = {}) noexcept {
         [&]<class... N>(type_list<N...>) {
             (
                 [&] {
                     if constexpr (!InputTensor<N>)
-                        run_layer<N>(params, scratch, samples);
+                        run_layer<N>(layers, scratch, samples);
                 }(),
                 ...);
         }(typename Graph::nodes{});
@@ -61,12 +63,12 @@ struct forward_plan {
 
     // One node through its layer's own forward, reading and writing the node buffers.
     template <class Node>
-    static void run_layer(const std::array<float*, Graph::layer_count>& params, float* scratch,
+    static void run_layer(const layer_bindings<Graph>& layers, float* scratch,
                           std::size_t samples) noexcept {
         [&]<class... In>(type_list<In...>) {
             using layer = typename Node::layer_type;
-            layer::template forward<typename In::shape_type...>(
-                params[Graph::template layer_index<layer>], samples,
+            layers.template layer<layer>().template forward<typename In::shape_type...>(
+                layers.weights[Graph::template layer_index<layer>], samples,
                 {buffer<In>(scratch, samples)...}, buffer<Node>(scratch, samples));
         }(typename Node::inputs{});
     }

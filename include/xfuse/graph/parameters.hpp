@@ -1,7 +1,8 @@
-// Where weights live. A model owns one aligned buffer for the weights of its layers; a model
-// built from another model's inputs() finds the layers it shares in that model's store (a chain
-// of stores, each holding the layers its model added), so training one changes the other, as in
-// Keras where weights belong to layer objects.
+// Where weights live. A model owns one aligned buffer for the weights of its layers, and a copy
+// of each layer that holds runtime options; a model built from another model's inputs() finds
+// the layers it shares in that model's store (a chain of stores, each holding the layers its
+// model added), so training one changes the other, as in Keras where weights belong to layer
+// objects.
 #pragma once
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 
 #include "../kernels/aligned_buffer.hpp"
 #include "../layers/layer.hpp"
+#include "layer_bindings.hpp"
 
 namespace xfuse {
 
@@ -101,10 +103,17 @@ class parameter_store {
         const void* layer;
         std::size_t offset;
     };
+    struct layer_copy {
+        const void* layer;
+        std::shared_ptr<const void> value;
+    };
 
     parameter_store(std::shared_ptr<parameter_store> base, std::vector<entry> entries,
-                    std::size_t size)
-        : base_(std::move(base)), entries_(std::move(entries)), values_(size) {}
+                    std::size_t size, std::vector<layer_copy> layers)
+        : base_(std::move(base)),
+          entries_(std::move(entries)),
+          values_(size),
+          layers_(std::move(layers)) {}
 
     // The weights of a layer, here or in the stores this one extends; null when unknown.
     float* find(const void* layer) noexcept {
@@ -114,24 +123,41 @@ class parameter_store {
         return base_ ? base_->find(layer) : nullptr;
     }
 
+    // The copy of a layer with runtime options, found likewise.
+    const void* find_layer(const void* layer) const noexcept {
+        for (const layer_copy& c : layers_)
+            if (c.layer == layer)
+                return c.value.get();
+        return base_ ? base_->find_layer(layer) : nullptr;
+    }
+
   private:
     std::shared_ptr<parameter_store> base_;
     std::vector<entry> entries_;
     aligned_buffer values_;
+    std::vector<layer_copy> layers_;
 };
 
-// Binds every layer of Graph to its weights: found in `base` when shared, else allocated in a
-// new store and initialised from `seed`. Returns the store that covers all layers.
-template <class Graph>
-std::shared_ptr<parameter_store> bind_parameters(std::shared_ptr<parameter_store> base,
-                                                 std::array<float*, Graph::layer_count>& params,
-                                                 std::uint64_t seed) {
+// Binds every layer of Graph to its weights and options: found in `base` when shared, else
+// weights allocated in a new store and initialised from `seed`, and the layer copied from the
+// tensors `outputs` (which carry the values of the layers behind them). Returns the store that
+// covers all layers.
+template <class Graph, class... Outputs>
+std::shared_ptr<parameter_store> bind_layers(std::shared_ptr<parameter_store> base,
+                                             layer_bindings<Graph>& bindings, std::uint64_t seed,
+                                             const Outputs&... outputs) {
     std::vector<parameter_store::entry> entries;
+    std::vector<parameter_store::layer_copy> copies;
     std::vector<std::size_t> new_layers;
     std::size_t size = 0;
     auto plan_layer = [&]<std::size_t L>() {
-        constexpr const void* key = &detail::layer_key<typename Graph::template layer_t<L>>;
-        params[L] = nullptr;
+        using layer = typename Graph::template layer_t<L>;
+        constexpr const void* key = &detail::layer_key<layer>;
+        bindings.weights[L] = nullptr;
+        if constexpr (layer_bindings<Graph>::template stored<layer>)
+            if (!base || !base->find_layer(key))
+                copies.push_back({key, std::make_shared<const layer>(
+                                           detail::layer_value_in<layer>(outputs...))});
         if constexpr (Graph::template storage_of_layer<L> != 0) {
             if (base && base->find(key))
                 return;
@@ -145,17 +171,20 @@ std::shared_ptr<parameter_store> bind_parameters(std::shared_ptr<parameter_store
     }
     (std::make_index_sequence<Graph::layer_count>{});
 
-    auto store = entries.empty() && base
-                     ? base
-                     : std::make_shared<parameter_store>(base, std::move(entries), size);
+    auto store =
+        entries.empty() && copies.empty() && base
+            ? base
+            : std::make_shared<parameter_store>(base, std::move(entries), size, std::move(copies));
     std::mt19937_64 engine(seed);
     auto bind_layer = [&]<std::size_t L>() {
-        constexpr const void* key = &detail::layer_key<typename Graph::template layer_t<L>>;
+        using layer = typename Graph::template layer_t<L>;
+        constexpr const void* key = &detail::layer_key<layer>;
+        bindings.values[L] = store->find_layer(key);
         if constexpr (Graph::template storage_of_layer<L> != 0) {
-            params[L] = store->find(key);
+            bindings.weights[L] = store->find(key);
             if (std::find(new_layers.begin(), new_layers.end(), L) == new_layers.end())
                 return;
-            detail::initialize_layer(Graph::template weights<L>, params[L], engine);
+            detail::initialize_layer(Graph::template weights<L>, bindings.weights[L], engine);
         }
     };
     [&]<std::size_t... L>(std::index_sequence<L...>) {

@@ -25,6 +25,13 @@
 // with its last axis padded. Deriving from layer<Derived> makes the type callable on symbolic
 // tensors and gives it "no weights" by default. docs/custom_layers.md shows a full example.
 //
+// Runtime options (LayerNormalization's epsilon, Dropout's rate) are data members set by the
+// layer's constructor; forward and backward are then const member functions instead of static
+// ones, and the plans call them on the model's copy of the layer (graph/layer_bindings.hpp). A
+// layer is default constructible, with Keras' defaults, and copyable: a tensor made from a type
+// alone (a layer handle's output()) carries a default-constructed layer, and a model takes the
+// value of a layer it shares from the model that holds it.
+//
 // A layer that computes what a built-in one does may also derive from its kind (dense_kind,
 // activation_kind, dot_kind, concatenate_kind; layers/layer_kinds.hpp): the fused plans and the
 // trainer's logits path then treat it as that layer.
@@ -67,9 +74,9 @@ struct layer {
     // Applying a layer makes a node; the output shape (and with it every shape rule of the
     // layer) is computed here so that a mistake is reported at the user's call.
     template <SymbolicTensor... In>
-    constexpr node<Derived, In...> operator()(In...) const noexcept {
+    constexpr node<Derived, In...> operator()(In... in) const {
         using checked_output_shape [[maybe_unused]] = typename node<Derived, In...>::shape_type;
-        return {};
+        return {static_cast<const Derived&>(*this), {in...}};
     }
 
     template <Shape... In>

@@ -45,10 +45,10 @@ class layer_handle {
     }
 
     std::vector<xt::xarray<float>> get_weights() const {
-        return detail::get_weights<graph_type>(model_.params_, L);
+        return detail::get_weights<graph_type>(model_.layers_.weights, L);
     }
     void set_weights(const std::vector<xt::xarray<float>>& weights) {
-        detail::set_weights<graph_type>(model_.params_, weights, L);
+        detail::set_weights<graph_type>(model_.layers_.weights, weights, L);
     }
 
   private:

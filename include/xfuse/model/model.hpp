@@ -90,8 +90,8 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
     using graph_type = graph<type_list<Inputs...>, type_list<Outputs...>, NamingRoot>;
     static constexpr std::size_t layer_count = graph_type::layer_count;
 
-    Model(input_list<NamingRoot, Inputs...> inputs, Outputs...)
-        : Model(std::move(inputs.store), "model", true) {}
+    Model(input_list<NamingRoot, Inputs...> inputs, Outputs... outputs)
+        : Model(std::move(inputs.store), "model", true, outputs...) {}
 
     Model(Model&&) noexcept = default;
     Model& operator=(Model&&) noexcept = default;
@@ -134,17 +134,21 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
 
     // ---- weights ----------------------------------------------------------------------------
     std::vector<xt::xarray<float>> get_weights() const {
-        return detail::get_weights<graph_type>(params_);
+        return detail::get_weights<graph_type>(layers_.weights);
     }
     // All shapes are checked before any weight changes.
     void set_weights(const std::vector<xt::xarray<float>>& weights) {
-        detail::set_weights<graph_type>(params_, weights);
+        detail::set_weights<graph_type>(layers_.weights, weights);
     }
     // Re-draws every weight of this model (shared ones too) from `seed`.
     void initialize_weights(std::uint64_t seed) {
-        detail::initialize_weights<graph_type>(params_, seed);
+        detail::initialize_weights<graph_type>(layers_.weights, seed);
     }
-    const std::array<float*, layer_count>& layer_parameters() const noexcept { return params_; }
+    const std::array<float*, layer_count>& layer_parameters() const noexcept {
+        return layers_.weights;
+    }
+    // What the execution plans (exec/) run on: each layer's weights and options.
+    const layer_bindings<graph_type>& bindings() const noexcept { return layers_; }
 
     // ---- weight files (Keras HDF5) ------------------------------------------------------------
     // save_weights("w.h5") / load_weights("w.h5"[, xf::by_name]); save_checkpoint("c.h5") /
@@ -199,14 +203,14 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
     template <class X>
     History fit(const X& x, const xt::xtensor<float, 2>& y, const FitOptions& options = {},
                 std::ostream& os = std::cout) {
-        return detail::fit_model<graph_type>(params_, compiled("fit"), optimizer_states_, x, y,
+        return detail::fit_model<graph_type>(layers_, compiled("fit"), optimizer_states_, x, y,
                                              options, os);
     }
     // The batch-size-weighted mean loss, then each metric's value, over (x, y).
     template <class X>
     std::vector<double> evaluate(const X& x, const xt::xtensor<float, 2>& y,
                                  std::size_t batch_size = 32) {
-        return detail::evaluate_model<graph_type>(params_, compiled("evaluate"), optimizer_states_,
+        return detail::evaluate_model<graph_type>(layers_, compiled("evaluate"), optimizer_states_,
                                                   x, y, batch_size);
     }
 
@@ -241,7 +245,7 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
                         std::get<I>(sources).data() + first * Inputs::shape_type::size...);
                 }
                 (std::index_sequence_for<Inputs...>{});
-                run_plan::run(params_, scratch, count, in_place);
+                run_plan::run(layers_, scratch, count, in_place);
                 store_outputs<run_plan>(results, scratch, first, count,
                                         std::index_sequence_for<Outputs...>{});
             }
@@ -269,7 +273,7 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
         using run_plan = plan_for<Fusion>;
         auto results = std::tuple<detail::fixed_sample_t<typename Outputs::shape_type>...>{};
         detail::with_scratch<run_plan::sample_storage>([&](float* scratch) noexcept {
-            run_plan::run(params_, scratch, 1,
+            run_plan::run(layers_, scratch, 1,
                           stage_inputs<run_plan>(scratch, 1, samples.data()...));
             [&]<std::size_t... O>(std::index_sequence<O...>) {
                 (detail::unpad_samples<typename Outputs::shape_type>(
@@ -292,10 +296,12 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
         return *training_;
     }
 
-    Model(std::shared_ptr<parameter_store> base, std::string_view base_name, bool show_inputs)
+    // `outputs` carry the values of the layers behind them (core/symbolic.hpp).
+    Model(std::shared_ptr<parameter_store> base, std::string_view base_name, bool show_inputs,
+          const Outputs&... outputs)
         : name_(detail::unique_model_name(base_name)),
-          store_(bind_parameters<graph_type>(std::move(base), params_,
-                                             detail::next_initialization_seed())),
+          store_(bind_layers<graph_type>(std::move(base), layers_,
+                                         detail::next_initialization_seed(), outputs...)),
           show_inputs_(show_inputs) {}
 
   private:
@@ -384,7 +390,7 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
     }
 
     std::string name_;
-    std::array<float*, layer_count> params_{};
+    layer_bindings<graph_type> layers_;
     std::shared_ptr<parameter_store> store_;
     bool show_inputs_ = true;
     std::optional<training_config> training_;

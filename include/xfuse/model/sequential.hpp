@@ -40,7 +40,10 @@ class Sequential : public Model<input_list<void, In>,
 
   public:
     // Keras' Sequential lists no InputLayer in model.layers or the summary.
-    Sequential() : Sequential::Model(nullptr, "sequential", /*show_inputs=*/false) {}
+    // Every position holds its layer's default value (Keras' defaults of its options).
+    Sequential()
+        : Sequential::Model(nullptr, "sequential", /*show_inputs=*/false,
+                            typename detail::sequential_chain<In, 1, Layers...>::type{}) {}
 };
 
 }  // namespace xfuse

@@ -16,6 +16,7 @@
 #include <vector>
 #include <xtensor/xtensor.hpp>
 
+#include "../graph/layer_bindings.hpp"
 #include "../train/fit.hpp"
 #include "batch_io.hpp"
 
@@ -128,29 +129,28 @@ training_control control_for(const std::array<float*, Graph::layer_count>& param
 }
 
 template <class Graph, class X>
-History fit_model(const std::array<float*, Graph::layer_count>& params, training_config& config,
+History fit_model(const layer_bindings<Graph>& layers, training_config& config,
                   std::vector<optimizer_state>& states, const X& x, const xt::xtensor<float, 2>& y,
                   const FitOptions& options, std::ostream& os) {
     options.validate();
     const auto batches = as_batch_tuple<Graph::inputs::size>(x);
     const prepared_data<Graph> prepared = prepare<Graph>("Model::fit", batches, y, config.loss);
-    trainer<Graph> t(params, config, states, std::min(options.batch_size, prepared.data.samples));
+    trainer<Graph> t(layers, config, states, std::min(options.batch_size, prepared.data.samples));
     t.prepare_optimizer_states();
-    training_control control = control_for<Graph>(params);
+    training_control control = control_for<Graph>(layers.weights);
     return fit_loop(t, config, prepared.data, prepared.sizes, options, control, os);
 }
 
 template <class Graph, class X>
-std::vector<double> evaluate_model(const std::array<float*, Graph::layer_count>& params,
-                                   training_config& config, std::vector<optimizer_state>& states,
-                                   const X& x, const xt::xtensor<float, 2>& y,
-                                   std::size_t batch_size) {
+std::vector<double> evaluate_model(const layer_bindings<Graph>& layers, training_config& config,
+                                   std::vector<optimizer_state>& states, const X& x,
+                                   const xt::xtensor<float, 2>& y, std::size_t batch_size) {
     if (batch_size == 0)
         throw std::invalid_argument("xfuse: Model::evaluate: batch_size must be >= 1, got 0");
     const auto batches = as_batch_tuple<Graph::inputs::size>(x);
     const prepared_data<Graph> prepared =
         prepare<Graph>("Model::evaluate", batches, y, config.loss);
-    trainer<Graph> t(params, config, states, std::min(batch_size, prepared.data.samples));
+    trainer<Graph> t(layers, config, states, std::min(batch_size, prepared.data.samples));
     return evaluate_batches(t, config.metrics, prepared.data);
 }
 

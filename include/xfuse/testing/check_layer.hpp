@@ -1,5 +1,6 @@
-// xf::testing::check_layer<Layer, In...>(reference, options): the one conformance check a layer
-// type passes, built-in or user-written (in the spirit of dlib's test_layer). For the layer
+// xf::testing::check_layer<Layer, In...>([layer,] reference, options): the one conformance check a
+// layer type passes, built-in or user-written (in the spirit of dlib's test_layer), with its
+// default options or those of `layer`. For the layer
 // applied to inputs of sample shapes In... it checks, on random data:
 //
 //   shape        the reference's output has the shape the layer declares, (samples, Out...);
@@ -217,10 +218,10 @@ inline double relative_error(double actual, double expected) noexcept {
 }
 
 template <class L, class... In>
-concept has_backward = requires(const float* p, float* g, std::size_t n,
+concept has_backward = requires(const L& layer, const float* p, float* g, std::size_t n,
                                 std::array<const float*, sizeof...(In)> in,
                                 std::array<float*, sizeof...(In)> in_grad) {
-    L::template backward<In...>(p, g, n, in, p, p, in_grad);
+    layer.template backward<In...>(p, g, n, in, p, p, in_grad);
 };
 
 // Input<D0, D1, D2, D3, Tag> for samples of shape S.
@@ -250,13 +251,14 @@ inline xt::xarray<float> to_xarray(const tensor& t) {
 // Model checks: a Model of the layer alone, set to `params`, on `inputs`; `layer_out` is the
 // layer's own forward of the whole batch at `out_positions`.
 template <class L, Shape... In, std::size_t... K>
-void check_model(const std::vector<tensor>& params, const std::vector<tensor>& inputs,
-                 const float* layer_out, const std::vector<std::size_t>& out_positions,
-                 const check_options& options, failure_log& log, std::index_sequence<K...>) {
+void check_model(const L& layer, const std::vector<tensor>& params,
+                 const std::vector<tensor>& inputs, const float* layer_out,
+                 const std::vector<std::size_t>& out_positions, const check_options& options,
+                 failure_log& log, std::index_sequence<K...>) {
     static_assert(((In::rank <= 4) && ...),
                   "xf::testing::check_layer: input samples have at most 4 axes, as xf::Input");
     using Out = typename L::template output_shape<In...>;
-    auto model = Model{xfuse::inputs(model_input<In, K>{}...), L{}(model_input<In, K>{}...)};
+    auto model = Model{xfuse::inputs(model_input<In, K>{}...), layer(model_input<In, K>{}...)};
     std::vector<xt::xarray<float>> weights;
     for (const tensor& w : params)
         weights.push_back(to_xarray(w));
@@ -276,10 +278,10 @@ void check_model(const std::vector<tensor>& params, const std::vector<tensor>& i
         }
     }
     for (std::size_t i = 0; i < out_positions.size(); ++i) {
-        const float layer = layer_out[out_positions[i]];
-        if (!same_bits(plain.data()[i], layer))
+        const float expected = layer_out[out_positions[i]];
+        if (!same_bits(plain.data()[i], expected))
             log.fail("model", "the plain plan's predict gives ", plain.data()[i], " at output[", i,
-                     "], the layer's forward ", layer);
+                     "], the layer's forward ", expected);
         if (!(relative_error(fused_out.data()[i], plain.data()[i]) <= options.fused_tolerance))
             log.fail("fused", "the fused plan's predict gives ", fused_out.data()[i], " at output[",
                      i, "], the plain plan ", plain.data()[i]);
@@ -320,8 +322,8 @@ template <class Reference>
 }
 
 template <class L, Shape... In, class Reference>
-void check_gradients(Reference& reference, std::vector<tensor>& params, std::vector<tensor>& inputs,
-                     const aligned_buffer& params_f,
+void check_gradients(const L& layer, Reference& reference, std::vector<tensor>& params,
+                     std::vector<tensor>& inputs, const aligned_buffer& params_f,
                      const std::array<aligned_buffer, sizeof...(In)>& inputs_f,
                      const aligned_buffer& out, const check_options& options, failure_log& log,
                      check_result& result) {
@@ -356,8 +358,8 @@ void check_gradients(Reference& reference, std::vector<tensor>& params, std::vec
         input_grads[i] = filled(in_positions[i], in_storage[i], garbage);
         input_grad_pointers[i] = input_grads[i].data();
     }
-    L::template backward<In...>(params_f.data(), param_grads.data(), samples, input_pointers,
-                                out.data(), out_grad.data(), input_grad_pointers);
+    layer.template backward<In...>(params_f.data(), param_grads.data(), samples, input_pointers,
+                                   out.data(), out_grad.data(), input_grad_pointers);
 
     const auto difference = [&](double& variable) {
         const double saved = variable;
@@ -397,8 +399,8 @@ void check_gradients(Reference& reference, std::vector<tensor>& params, std::vec
 
     // No input gradient asked for: the same parameter gradients.
     aligned_buffer alone = filled(param_positions, param_storage, 0.0f);
-    L::template backward<In...>(params_f.data(), alone.data(), samples, input_pointers, out.data(),
-                                out_grad.data(), std::array<float*, k>{});
+    layer.template backward<In...>(params_f.data(), alone.data(), samples, input_pointers,
+                                   out.data(), out_grad.data(), std::array<float*, k>{});
     for (std::size_t p = 0; p < param_storage; ++p)
         if (!same_bits(alone.data()[p], param_grads.data()[p]))
             log.fail("gradients", "without input gradients, parameter gradient ", p, " is ",
@@ -418,13 +420,13 @@ std::string subject(std::string_view class_name, std::string_view name) {
 
 }  // namespace detail
 
-// Checks layer type L applied to inputs of sample shapes In... against `reference`, a callable
-// tensor(const std::vector<tensor>& params, const std::vector<tensor>& inputs); the top of this
-// file says what is checked.
+// Checks `layer`, of type L, applied to inputs of sample shapes In... against `reference`, a
+// callable tensor(const std::vector<tensor>& params, const std::vector<tensor>& inputs); the top
+// of this file says what is checked.
 template <class L, Shape... In, class Reference>
 requires std::is_invocable_r_v < tensor, Reference&, const std::vector<tensor>
-&, const std::vector<tensor>& >
-       check_result check_layer(Reference&& reference, const check_options& options = {}) {
+&, const std::vector<tensor>& > check_result check_layer(const L& layer, Reference&& reference,
+                                                         const check_options& options = {}) {
     static_assert(Layer<L>, "xf::testing::check_layer: the first argument is a layer type");
     static_assert(sizeof...(In) >= 1, "xf::testing::check_layer: give the input sample shapes");
     constexpr std::size_t k = sizeof...(In);
@@ -498,7 +500,7 @@ requires std::is_invocable_r_v < tensor, Reference&, const std::vector<tensor>
     std::fill_n(out.data(), out_storage, detail::garbage);
     std::fill_n(out.data() + out_storage, simd_width, detail::canary);
     const float* params_pointer = specs.empty() ? nullptr : params_f.data();
-    L::template forward<In...>(params_pointer, samples, input_pointers, out.data());
+    layer.template forward<In...>(params_pointer, samples, input_pointers, out.data());
     for (std::size_t i = 0; i < out_positions.size(); ++i) {
         const float actual = out.data()[out_positions[i]];
         const double error = detail::relative_error(actual, expected.values[i]);
@@ -527,7 +529,7 @@ requires std::is_invocable_r_v < tensor, Reference&, const std::vector<tensor>
         }
         aligned_buffer one_out(Out::storage + simd_width);
         std::fill_n(one_out.data(), Out::storage, detail::garbage);
-        L::template forward<In...>(params_pointer, 1, one_pointers, one_out.data());
+        layer.template forward<In...>(params_pointer, 1, one_pointers, one_out.data());
         for (std::size_t i = 0; i < Out::size; ++i) {
             const std::size_t p = out_positions[i];
             if (!detail::same_bits(one_out.data()[p], out.data()[s * Out::storage + p]))
@@ -537,13 +539,13 @@ requires std::is_invocable_r_v < tensor, Reference&, const std::vector<tensor>
         }
     }
 
-    detail::check_model<L, In...>(params, inputs, out.data(), out_positions, options, log,
+    detail::check_model<L, In...>(layer, params, inputs, out.data(), out_positions, options, log,
                                   std::make_index_sequence<k>{});
 
     if (options.gradients) {
         if constexpr (detail::has_backward<L, In...>)
-            detail::check_gradients<L, In...>(reference, params, inputs, params_f, inputs_f, out,
-                                              options, log, result);
+            detail::check_gradients<L, In...>(layer, reference, params, inputs, params_f, inputs_f,
+                                              out, options, log, result);
         else
             log.fail("gradients",
                      "the layer has no backward<In...> with the protocol's "
@@ -552,6 +554,14 @@ requires std::is_invocable_r_v < tensor, Reference&, const std::vector<tensor>
     }
     log.finish(result);
     return result;
+}
+
+// The same for a layer with its default options.
+template <class L, Shape... In, class Reference>
+requires std::is_invocable_r_v < tensor, Reference&, const std::vector<tensor>
+&, const std::vector<tensor>& >
+       check_result check_layer(Reference&& reference, const check_options& options = {}) {
+    return check_layer<L, In...>(L{}, reference, options);
 }
 
 // A result prints as its message, or "passed".

@@ -29,6 +29,7 @@
 #include "../exec/fused_plan.hpp"
 #include "../exec/padded_rows.hpp"
 #include "../exec/plan.hpp"
+#include "../graph/layer_bindings.hpp"
 #include "../kernels/aligned_buffer.hpp"
 #include "../kernels/dense.hpp"
 #include "../layers/layer_kinds.hpp"
@@ -103,9 +104,9 @@ class trainer {
     static_assert(output_shape::rank == 1,
                   "xfuse: fit and evaluate take outputs of rank 1 per sample (labels (N, units))");
 
-    trainer(const std::array<float*, layer_count>& params, training_config& config,
+    trainer(const layer_bindings<Graph>& layers, training_config& config,
             std::vector<optimizer_state>& states, std::size_t batch_size)
-        : params_(params),
+        : layers_(layers),
           config_(config),
           states_(states),
           batch_size_(batch_size),
@@ -121,7 +122,7 @@ class trainer {
         grads_ = aligned_buffer(std::max<std::size_t>(offset, 1));
         for (std::size_t l = 0; l < layer_count; ++l)
             grad_pointers_[l] = storage_of(l) ? grads_.data() + grad_offsets_[l] : nullptr;
-        runs_ = detail::parameter_runs<Graph>(params_);
+        runs_ = detail::parameter_runs<Graph>(layers_.weights);
     }
 
     // Creates the optimizer's slots, zeroed, unless slots that fit the parameter runs exist:
@@ -143,7 +144,7 @@ class trainer {
     double train_batch(const training_data<input_count>& data, std::span<const std::size_t> rows) {
         load_batch(data, rows);
         const std::size_t count = rows.size();
-        forward::run(params_, scratch_.data(), count);
+        forward::run(layers_, scratch_.data(), count);
         std::memset(grads_.data(), 0, grads_.size() * sizeof(float));
         const double loss = std::visit(
             [&](const auto& loss_config) {
@@ -161,7 +162,7 @@ class trainer {
     double test_batch(const training_data<input_count>& data, std::span<const std::size_t> rows) {
         load_batch(data, rows);
         const std::size_t count = rows.size();
-        execution_plan_t<Graph, default_fusion_t>::run(params_, scratch_.data(), count);
+        execution_plan_t<Graph, default_fusion_t>::run(layers_, scratch_.data(), count);
         const double loss = std::visit(
             [&](const auto& loss_config) {
                 const loss_batch batch = loss_input_batch(loss_config, data.label_cols, count);
@@ -236,8 +237,8 @@ class trainer {
                 using kind = typename output_layer::layer_kind;
                 using input = at_t<0, typename output::inputs>;
                 constexpr std::size_t in = input::shape_type::last;
-                const auto p = kind::template params<in>(
-                    static_cast<const float*>(params_[Graph::template layer_index<output_layer>]));
+                const auto p = kind::template params<in>(static_cast<const float*>(
+                    layers_.weights[Graph::template layer_index<output_layer>]));
                 kernels::dense_rows<in, kind::units>(
                     p.kernel, p.bias, forward::template buffer<input>(scratch_.data(), count),
                     preactivation_.data(), count);
@@ -256,14 +257,14 @@ class trainer {
                                               output_shape::row_stride, input_kind(loss_config));
         if (detail::uses_logits_path<Graph>(loss_config))
             backward_plan<Graph, Fusion, output_gradient::logits>::run(
-                params_, grad_pointers_, scratch_.data(), gradient_scratch_.data(), count);
+                layers_, grad_pointers_, scratch_.data(), gradient_scratch_.data(), count);
         else
             backward_plan<Graph, Fusion, output_gradient::activation>::run(
-                params_, grad_pointers_, scratch_.data(), gradient_scratch_.data(), count);
+                layers_, grad_pointers_, scratch_.data(), gradient_scratch_.data(), count);
         return loss;
     }
 
-    const std::array<float*, layer_count>& params_;
+    const layer_bindings<Graph>& layers_;
     training_config& config_;
     std::vector<optimizer_state>& states_;
     std::size_t batch_size_;
