@@ -79,8 +79,10 @@ BOOST_AUTO_TEST_CASE(matches_the_numpy_reference_for_both_epsilons) {
             auto model = xf::Model{xf::inputs(in), layer(in)};
             model.set_weights({gamma, beta});
             const auto expected = to_array(data.at(name + "output"), {3, 4, 7});
+            // x in float32 is 0.3 to 3e-8 in the near-constant row, whose deviations of 1e-3
+            // it divides: outputs near 1 agree to a few 1e-5.
             for (const auto& y : {model.predict(xf::fused, x), model.predict(xf::unfused, x)})
-                BOOST_TEST(xt::amax(xt::abs(y - expected))() < 2e-5);
+                BOOST_TEST(xt::amax(xt::abs(y - expected))() < 1e-4);
 
             // The layer's backward on xfuse's padded rows against the reference's gradients.
             using S = xf::shape<4, 7>;

@@ -41,6 +41,22 @@ float row_sum(std::size_t n, Term&& term) noexcept {
     return sum;
 }
 
+// The sum over i < n of a<T>(i) b<T>(i), likewise, with explicit fused multiply-adds: the
+// compiler may not contract some copies of the loop and not others, so every caller's sums, and
+// with them the parameter gradients, are the same bits whichever path computed them.
+template <class A, class B>
+float row_dot(std::size_t n, A&& a, B&& b) noexcept {
+    const std::size_t full = n / simd_width * simd_width;
+    simd_batch acc(0.0f);
+    for (std::size_t i = 0; i < full; i += simd_width)
+        acc = xsimd::fma(a.template operator()<simd_batch>(i), b.template operator()<simd_batch>(i),
+                         acc);
+    float sum = xsimd::hadd(acc);
+    for (std::size_t i = full; i < n; ++i)
+        sum = std::fma(a.template operator()<float>(i), b.template operator()<float>(i), sum);
+    return sum;
+}
+
 struct row_moments {
     float mean;
     float inverse_deviation;  // 1 / sqrt(var + epsilon)
@@ -50,12 +66,8 @@ inline row_moments moments(const float* x, std::size_t n, float epsilon) noexcep
     const float inverse_n = 1.0f / static_cast<float>(n);
     const float mean =
         row_sum(n, [x]<class T>(std::size_t i) { return load<T>(x + i); }) * inverse_n;
-    const float variance = row_sum(n,
-                                   [x, mean]<class T>(std::size_t i) {
-                                       const T d = load<T>(x + i) - mean;
-                                       return d * d;
-                                   }) *
-                           inverse_n;
+    const auto deviation = [x, mean]<class T>(std::size_t i) { return load<T>(x + i) - mean; };
+    const float variance = row_dot(n, deviation, deviation) * inverse_n;
     return {mean, 1.0f / std::sqrt(variance + epsilon)};
 }
 
@@ -120,7 +132,8 @@ void layer_normalization_backward(const float* x, const float* gamma, const floa
             }
             for (std::size_t i = full; i < n; ++i) {
                 if (gamma_grad)
-                    gamma_grad[i] += dyr[i] * normalized.template operator()<float>(i);
+                    gamma_grad[i] =
+                        std::fma(dyr[i], normalized.template operator()<float>(i), gamma_grad[i]);
                 if (beta_grad)
                     beta_grad[i] += dyr[i];
             }
@@ -128,12 +141,7 @@ void layer_normalization_backward(const float* x, const float* gamma, const floa
         if (!dx)
             continue;
         const float mean_g = detail::row_sum(n, scaled) * inverse_n;
-        const float mean_g_xhat = detail::row_sum(n,
-                                                  [&]<class T>(std::size_t i) {
-                                                      return scaled.template operator()<T>(i) *
-                                                             normalized.template operator()<T>(i);
-                                                  }) *
-                                  inverse_n;
+        const float mean_g_xhat = detail::row_dot(n, scaled, normalized) * inverse_n;
         float* dxr = dx + r * stride;
         for (std::size_t i = 0; i < padded(n); i += simd_width) {
             const simd_batch xhat = normalized.template operator()<simd_batch>(i);
