@@ -9,6 +9,7 @@
 #include "layers/concatenate.hpp"
 #include "layers/dense.hpp"
 #include "layers/dot.hpp"
+#include "layers/dropout.hpp"
 #include "layers/input.hpp"
 #include "layers/layer_normalization.hpp"
 #include "layers/merge.hpp"

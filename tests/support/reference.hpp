@@ -266,6 +266,12 @@ struct of<xfuse::LayerNormalization<Name, Center, Scale, Tag>> {
     }
 };
 
+// Outside fit, where check_layer runs it: the identity.
+template <xfuse::fixed_string Name, class Tag>
+struct of<xfuse::Dropout<Name, Tag>> {
+    tensor operator()(const tensors&, const tensors& inputs) const { return inputs[0]; }
+};
+
 template <int Axis, xfuse::fixed_string Name, class Tag>
 struct of<xfuse::Concatenate<Axis, Name, Tag>> {
     tensor operator()(const tensors&, const tensors& inputs) const {

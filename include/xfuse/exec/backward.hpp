@@ -125,10 +125,14 @@ struct backward_plan {
                 else
                     pass_preactivation_gradient<Node, In...>(grad_scratch, samples);
             } else {
-                layers.template layer<layer>().template backward<typename In::shape_type...>(
-                    layers.weights[l], grads[l], samples, {value<In>(scratch, samples)...},
-                    value<Node>(scratch, samples), gradient<Node>(grad_scratch, samples),
-                    {input_gradient<In>(grad_scratch, samples)...});
+                call_backward<typename In::shape_type...>(
+                    layers.template layer<layer>(), layers.template context_of<layer>(),
+                    static_cast<const float*>(layers.weights[l]), grads[l], samples,
+                    std::array<const float*, sizeof...(In)>{value<In>(scratch, samples)...},
+                    value<Node>(scratch, samples),
+                    static_cast<const float*>(gradient<Node>(grad_scratch, samples)),
+                    std::array<float*, sizeof...(In)>{
+                        input_gradient<In>(grad_scratch, samples)...});
             }
         }
     }

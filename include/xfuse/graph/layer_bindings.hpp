@@ -10,6 +10,7 @@
 
 #include "../core/symbolic.hpp"
 #include "../core/type_list.hpp"
+#include "../layers/layer.hpp"
 
 namespace xfuse {
 
@@ -17,6 +18,15 @@ template <class Graph>
 struct layer_bindings {
     std::array<float*, Graph::layer_count> weights{};
     std::array<const void*, Graph::layer_count> values{};  // null for layers without options
+    call_context context{};  // predict's unless a training step sets it
+
+    // The context of one layer's call: its own stream of random decisions.
+    template <class Layer>
+    call_context context_of() const noexcept {
+        call_context c = context;
+        c.layer = Graph::template layer_index<Layer>;
+        return c;
+    }
 
     template <class Layer>
     static constexpr bool stored = !std::is_empty_v<Layer>;

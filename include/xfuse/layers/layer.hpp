@@ -25,6 +25,11 @@
 // with its last axis padded. Deriving from layer<Derived> makes the type callable on symbolic
 // tensors and gives it "no weights" by default. docs/custom_layers.md shows a full example.
 //
+// A layer that behaves differently in training (Dropout) takes a last argument
+// `const call_context&` in forward and backward: whether fit is running, and what its random
+// decisions depend on. The plans pass it to the layers whose forward and backward take it
+// (call_forward, call_backward).
+//
 // Runtime options (LayerNormalization's epsilon, Dropout's rate) are data members set by the
 // layer's constructor; forward and backward are then const member functions instead of static
 // ones, and the plans call them on the model's copy of the layer (graph/layer_bindings.hpp). A
@@ -39,6 +44,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "../core/config.hpp"
@@ -48,6 +54,32 @@
 namespace xfuse {
 
 enum class initializer { zeros, ones, glorot_uniform };
+
+// What a layer's call is part of: predict and evaluate (training false), or a training step of
+// fit, with the keys of its random decisions.
+struct call_context {
+    bool training = false;
+    std::uint64_t seed = 0;                   // FitOptions::seed, or the one drawn for the run
+    std::uint64_t epoch = 0;                  // counted from 0
+    std::uint64_t layer = 0;                  // the layer's index in its graph
+    const std::size_t* sample_ids = nullptr;  // per sample of the call: its row in fit's data
+};
+
+// forward and backward of a layer, given the call's context if they take one.
+template <class... In, class L, class... Args>
+void call_forward(const L& layer, const call_context& context, Args&&... args) noexcept {
+    if constexpr (requires { layer.template forward<In...>(args..., context); })
+        layer.template forward<In...>(args..., context);
+    else
+        layer.template forward<In...>(args...);
+}
+template <class... In, class L, class... Args>
+void call_backward(const L& layer, const call_context& context, Args&&... args) noexcept {
+    if constexpr (requires { layer.template backward<In...>(args..., context); })
+        layer.template backward<In...>(args..., context);
+    else
+        layer.template backward<In...>(args...);
+}
 
 // One weight tensor of a layer, with its Keras name, logical shape and initializer.
 struct weight_spec {

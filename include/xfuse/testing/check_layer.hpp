@@ -220,8 +220,13 @@ inline double relative_error(double actual, double expected) noexcept {
 template <class L, class... In>
 concept has_backward = requires(const L& layer, const float* p, float* g, std::size_t n,
                                 std::array<const float*, sizeof...(In)> in,
-                                std::array<float*, sizeof...(In)> in_grad) {
+                                std::array<float*, sizeof...(In)> in_grad, call_context c) {
     layer.template backward<In...>(p, g, n, in, p, p, in_grad);
+}
+|| requires(const L& layer, const float* p, float* g, std::size_t n,
+            std::array<const float*, sizeof...(In)> in, std::array<float*, sizeof...(In)> in_grad,
+            call_context c) {
+    layer.template backward<In...>(p, g, n, in, p, p, in_grad, c);
 };
 
 // Input<D0, D1, D2, D3, Tag> for samples of shape S.
@@ -358,8 +363,8 @@ void check_gradients(const L& layer, Reference& reference, std::vector<tensor>& 
         input_grads[i] = filled(in_positions[i], in_storage[i], garbage);
         input_grad_pointers[i] = input_grads[i].data();
     }
-    layer.template backward<In...>(params_f.data(), param_grads.data(), samples, input_pointers,
-                                   out.data(), out_grad.data(), input_grad_pointers);
+    call_backward<In...>(layer, call_context{}, params_f.data(), param_grads.data(), samples,
+                         input_pointers, out.data(), out_grad.data(), input_grad_pointers);
 
     const auto difference = [&](double& variable) {
         const double saved = variable;
@@ -399,8 +404,8 @@ void check_gradients(const L& layer, Reference& reference, std::vector<tensor>& 
 
     // No input gradient asked for: the same parameter gradients.
     aligned_buffer alone = filled(param_positions, param_storage, 0.0f);
-    layer.template backward<In...>(params_f.data(), alone.data(), samples, input_pointers,
-                                   out.data(), out_grad.data(), std::array<float*, k>{});
+    call_backward<In...>(layer, call_context{}, params_f.data(), alone.data(), samples,
+                         input_pointers, out.data(), out_grad.data(), std::array<float*, k>{});
     for (std::size_t p = 0; p < param_storage; ++p)
         if (!same_bits(alone.data()[p], param_grads.data()[p]))
             log.fail("gradients", "without input gradients, parameter gradient ", p, " is ",
@@ -500,7 +505,7 @@ requires std::is_invocable_r_v < tensor, Reference&, const std::vector<tensor>
     std::fill_n(out.data(), out_storage, detail::garbage);
     std::fill_n(out.data() + out_storage, simd_width, detail::canary);
     const float* params_pointer = specs.empty() ? nullptr : params_f.data();
-    layer.template forward<In...>(params_pointer, samples, input_pointers, out.data());
+    call_forward<In...>(layer, call_context{}, params_pointer, samples, input_pointers, out.data());
     for (std::size_t i = 0; i < out_positions.size(); ++i) {
         const float actual = out.data()[out_positions[i]];
         const double error = detail::relative_error(actual, expected.values[i]);
@@ -529,7 +534,7 @@ requires std::is_invocable_r_v < tensor, Reference&, const std::vector<tensor>
         }
         aligned_buffer one_out(Out::storage + simd_width);
         std::fill_n(one_out.data(), Out::storage, detail::garbage);
-        layer.template forward<In...>(params_pointer, 1, one_pointers, one_out.data());
+        call_forward<In...>(layer, call_context{}, params_pointer, 1, one_pointers, one_out.data());
         for (std::size_t i = 0; i < Out::size; ++i) {
             const std::size_t p = out_positions[i];
             if (!detail::same_bits(one_out.data()[p], out.data()[s * Out::storage + p]))

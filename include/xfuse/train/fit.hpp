@@ -90,6 +90,7 @@ History fit_loop(trainer<Graph>& t, training_config& config,
     for (int epoch = options.initial_epoch; epoch < options.epochs && !control.stop_training;
          ++epoch) {
         progress.on_epoch_begin(epoch);
+        t.begin_epoch(seed, std::uint64_t(epoch));
         for (const auto& callback : options.callbacks)
             callback->on_epoch_begin(epoch, control);
         std::iota(order.begin(), order.end(), std::size_t{0});

@@ -139,11 +139,18 @@ class trainer {
         }
     }
 
+    // The keys of the epoch's random decisions (Dropout's masks): the run's seed and the epoch.
+    void begin_epoch(std::uint64_t seed, std::uint64_t epoch) noexcept {
+        layers_.context.seed = seed;
+        layers_.context.epoch = epoch;
+    }
+
     // One optimizer step on the samples `rows` of `data`; returns the batch's loss.
     template <class Fusion = default_fusion_t>
     double train_batch(const training_data<input_count>& data, std::span<const std::size_t> rows) {
         load_batch(data, rows);
         const std::size_t count = rows.size();
+        const training_step in_training(layers_.context, rows.data());
         forward::run(layers_, scratch_.data(), count);
         std::memset(grads_.data(), 0, grads_.size() * sizeof(float));
         const double loss = std::visit(
@@ -174,6 +181,26 @@ class trainer {
     }
 
     std::size_t batch_size() const noexcept { return batch_size_; }
+
+  private:
+    // The context of the plans' calls during one training step; predict's again after it.
+    class training_step {
+      public:
+        training_step(call_context& context, const std::size_t* sample_ids) noexcept
+            : context_(context) {
+            context_.training = true;
+            context_.sample_ids = sample_ids;
+        }
+        ~training_step() {
+            context_.training = false;
+            context_.sample_ids = nullptr;
+        }
+        training_step(const training_step&) = delete;
+        training_step& operator=(const training_step&) = delete;
+
+      private:
+        call_context& context_;
+    };
 
   private:
     static constexpr std::size_t storage_of(std::size_t layer) {
@@ -264,7 +291,7 @@ class trainer {
         return loss;
     }
 
-    const layer_bindings<Graph>& layers_;
+    layer_bindings<Graph> layers_;  // a copy: its context is the step's
     training_config& config_;
     std::vector<optimizer_state>& states_;
     std::size_t batch_size_;
