@@ -125,7 +125,7 @@ struct backward_plan {
                 else
                     pass_preactivation_gradient<Node, In...>(grad_scratch, samples);
             } else {
-                call_backward<typename In::shape_type...>(
+                call_layer<backward_function, typename In::shape_type...>(
                     layers.template layer<layer>(), layers.template context_of<layer>(),
                     static_cast<const float*>(layers.weights[l]), grads[l], samples,
                     std::array<const float*, sizeof...(In)>{value<In>(scratch, samples)...},

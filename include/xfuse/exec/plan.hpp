@@ -67,7 +67,7 @@ struct forward_plan {
                           std::size_t samples) noexcept {
         [&]<class... In>(type_list<In...>) {
             using layer = typename Node::layer_type;
-            call_forward<typename In::shape_type...>(
+            call_layer<forward_function, typename In::shape_type...>(
                 layers.template layer<layer>(), layers.template context_of<layer>(),
                 static_cast<const float*>(layers.weights[Graph::template layer_index<layer>]),
                 samples, std::array<const float*, sizeof...(In)>{buffer<In>(scratch, samples)...},

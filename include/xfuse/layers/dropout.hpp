@@ -40,12 +40,7 @@ struct Dropout : layer<Dropout<Name, Tag>> {
     }
 
     template <Shape... In>
-    struct rule {
-        static_assert(sizeof...(In) == 1, "xfuse::Dropout takes exactly one input tensor");
-        using type = std::tuple_element_t<0, std::tuple<In..., shape<1>>>;
-    };
-    template <Shape... In>
-    using output_shape = typename rule<In...>::type;
+    using output_shape = typename same_shape_as_input<In...>::type;
 
     template <Shape In>
     void forward(const float*, std::size_t samples, std::array<const float*, 1> in, float* out,

@@ -28,7 +28,7 @@
 // A layer that behaves differently in training (Dropout) takes a last argument
 // `const call_context&` in forward and backward: whether fit is running, and what its random
 // decisions depend on. The plans pass it to the layers whose forward and backward take it
-// (call_forward, call_backward).
+// (call_layer).
 //
 // Runtime options (LayerNormalization's epsilon, Dropout's rate) are data members set by the
 // layer's constructor; forward and backward are then const member functions instead of static
@@ -46,6 +46,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
 
 #include "../core/config.hpp"
 #include "../core/shape.hpp"
@@ -65,21 +67,41 @@ struct call_context {
     const std::size_t* sample_ids = nullptr;  // per sample of the call: its row in fit's data
 };
 
-// forward and backward of a layer, given the call's context if they take one.
+// Which of a layer's functions a plan calls (call_layer).
+struct forward_function {};
+struct backward_function {};
+
+namespace detail {
+
 template <class... In, class L, class... Args>
-void call_forward(const L& layer, const call_context& context, Args&&... args) noexcept {
-    if constexpr (requires { layer.template forward<In...>(args..., context); })
-        layer.template forward<In...>(args..., context);
-    else
-        layer.template forward<In...>(args...);
+auto invoke(forward_function, const L& layer, Args&... args)
+    -> decltype(layer.template forward<In...>(args...)) {
+    return layer.template forward<In...>(args...);
 }
 template <class... In, class L, class... Args>
-void call_backward(const L& layer, const call_context& context, Args&&... args) noexcept {
-    if constexpr (requires { layer.template backward<In...>(args..., context); })
-        layer.template backward<In...>(args..., context);
-    else
-        layer.template backward<In...>(args...);
+auto invoke(backward_function, const L& layer, Args&... args)
+    -> decltype(layer.template backward<In...>(args...)) {
+    return layer.template backward<In...>(args...);
 }
+
+}  // namespace detail
+
+// A layer's forward or backward (Function) for inputs In..., given the call's context as the
+// last argument if the function takes it.
+template <class Function, class... In, class L, class... Args>
+void call_layer(const L& layer, const call_context& context, Args&&... args) noexcept {
+    if constexpr (requires { detail::invoke<In...>(Function{}, layer, args..., context); })
+        detail::invoke<In...>(Function{}, layer, args..., context);
+    else
+        detail::invoke<In...>(Function{}, layer, args...);
+}
+
+// The shape rule of a layer with one input whose output has the input's shape.
+template <Shape... In>
+struct same_shape_as_input {
+    static_assert(sizeof...(In) == 1, "xfuse: this layer takes exactly one input tensor");
+    using type = std::tuple_element_t<0, std::tuple<In..., shape<1>>>;
+};
 
 // One weight tensor of a layer, with its Keras name, logical shape and initializer.
 struct weight_spec {

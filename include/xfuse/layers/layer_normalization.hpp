@@ -44,13 +44,7 @@ struct LayerNormalization : layer<LayerNormalization<Name, Center, Scale, Tag>> 
     }
 
     template <Shape... In>
-    struct rule {
-        static_assert(sizeof...(In) == 1,
-                      "xfuse::LayerNormalization takes exactly one input tensor");
-        using type = std::tuple_element_t<0, std::tuple<In..., shape<1>>>;
-    };
-    template <Shape... In>
-    using output_shape = typename rule<In...>::type;
+    using output_shape = typename same_shape_as_input<In...>::type;
 
     template <Shape In>
     static constexpr auto weights_of() {

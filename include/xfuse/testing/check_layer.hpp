@@ -363,8 +363,9 @@ void check_gradients(const L& layer, Reference& reference, std::vector<tensor>& 
         input_grads[i] = filled(in_positions[i], in_storage[i], garbage);
         input_grad_pointers[i] = input_grads[i].data();
     }
-    call_backward<In...>(layer, call_context{}, params_f.data(), param_grads.data(), samples,
-                         input_pointers, out.data(), out_grad.data(), input_grad_pointers);
+    call_layer<backward_function, In...>(layer, call_context{}, params_f.data(), param_grads.data(),
+                                         samples, input_pointers, out.data(), out_grad.data(),
+                                         input_grad_pointers);
 
     const auto difference = [&](double& variable) {
         const double saved = variable;
@@ -404,8 +405,9 @@ void check_gradients(const L& layer, Reference& reference, std::vector<tensor>& 
 
     // No input gradient asked for: the same parameter gradients.
     aligned_buffer alone = filled(param_positions, param_storage, 0.0f);
-    call_backward<In...>(layer, call_context{}, params_f.data(), alone.data(), samples,
-                         input_pointers, out.data(), out_grad.data(), std::array<float*, k>{});
+    call_layer<backward_function, In...>(layer, call_context{}, params_f.data(), alone.data(),
+                                         samples, input_pointers, out.data(), out_grad.data(),
+                                         std::array<float*, k>{});
     for (std::size_t p = 0; p < param_storage; ++p)
         if (!same_bits(alone.data()[p], param_grads.data()[p]))
             log.fail("gradients", "without input gradients, parameter gradient ", p, " is ",
@@ -505,7 +507,8 @@ requires std::is_invocable_r_v < tensor, Reference&, const std::vector<tensor>
     std::fill_n(out.data(), out_storage, detail::garbage);
     std::fill_n(out.data() + out_storage, simd_width, detail::canary);
     const float* params_pointer = specs.empty() ? nullptr : params_f.data();
-    call_forward<In...>(layer, call_context{}, params_pointer, samples, input_pointers, out.data());
+    call_layer<forward_function, In...>(layer, call_context{}, params_pointer, samples,
+                                        input_pointers, out.data());
     for (std::size_t i = 0; i < out_positions.size(); ++i) {
         const float actual = out.data()[out_positions[i]];
         const double error = detail::relative_error(actual, expected.values[i]);
@@ -534,7 +537,8 @@ requires std::is_invocable_r_v < tensor, Reference&, const std::vector<tensor>
         }
         aligned_buffer one_out(Out::storage + simd_width);
         std::fill_n(one_out.data(), Out::storage, detail::garbage);
-        call_forward<In...>(layer, call_context{}, params_pointer, 1, one_pointers, one_out.data());
+        call_layer<forward_function, In...>(layer, call_context{}, params_pointer, 1, one_pointers,
+                                            one_out.data());
         for (std::size_t i = 0; i < Out::size; ++i) {
             const std::size_t p = out_positions[i];
             if (!detail::same_bits(one_out.data()[p], out.data()[s * Out::storage + p]))
