@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -34,11 +35,13 @@ void check_token_ids(const float* batch, std::size_t samples, std::size_t vocabu
     for (std::size_t s = 0; s < samples; ++s)
         for (std::size_t i = 0; i < In::size; ++i) {
             const float id = batch[s * In::size + i];
-            if (!kernels::id_in_range(id, vocabulary))
-                throw std::out_of_range(
-                    "xfuse: " + std::string(class_name) + " '" + std::string(layer) + "': sample " +
-                    std::to_string(s) + ", position " + position_text<In>(i) + ": token id " +
-                    std::to_string(id) + " is outside [0, " + std::to_string(vocabulary) + ")");
+            if (!kernels::id_in_range(id, vocabulary)) {
+                std::ostringstream text;  // the value as written: 6, -0.5, nan
+                text << "xfuse: " << class_name << " '" << layer << "': sample " << s
+                     << ", position " << position_text<In>(i) << ": token id " << id
+                     << " is outside [0, " << vocabulary << ")";
+                throw std::out_of_range(text.str());
+            }
         }
 }
 
