@@ -29,7 +29,8 @@ constexpr auto appended_dims() {
 
 template <std::size_t InputDim, std::size_t OutputDim, fixed_string Name = "",
           class Tag = decltype([] {})>
-struct Embedding : layer<Embedding<InputDim, OutputDim, Name, Tag>> {
+struct Embedding : layer<Embedding<InputDim, OutputDim, Name, Tag>>,
+                   detail::token_id_input<Embedding<InputDim, OutputDim, Name, Tag>, InputDim> {
     static_assert(InputDim > 0 && OutputDim > 0,
                   "xfuse::Embedding: InputDim (the vocabulary) and OutputDim must be positive");
 
@@ -48,12 +49,6 @@ struct Embedding : layer<Embedding<InputDim, OutputDim, Name, Tag>> {
     template <Shape... In>
     static constexpr std::array<weight_spec, 1> weights{
         weight_spec{"embeddings", {InputDim, OutputDim}, 2, initializer::uniform}};
-
-    template <Shape In>
-    static void check_input(std::size_t, const float* batch, std::size_t samples,
-                            std::string_view layer) {
-        detail::check_token_ids<In>(batch, samples, InputDim, class_name, layer);
-    }
 
     template <Shape In>
     static void forward(const float* params, std::size_t samples, std::array<const float*, 1> in,

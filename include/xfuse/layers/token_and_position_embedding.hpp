@@ -22,7 +22,9 @@ namespace xfuse {
 
 template <std::size_t Vocab, std::size_t SeqLen, std::size_t Dim, fixed_string Name = "",
           class Tag = decltype([] {})>
-struct TokenAndPositionEmbedding : layer<TokenAndPositionEmbedding<Vocab, SeqLen, Dim, Name, Tag>> {
+struct TokenAndPositionEmbedding
+    : layer<TokenAndPositionEmbedding<Vocab, SeqLen, Dim, Name, Tag>>,
+      detail::token_id_input<TokenAndPositionEmbedding<Vocab, SeqLen, Dim, Name, Tag>, Vocab> {
     static_assert(Vocab > 0 && SeqLen > 0 && Dim > 0,
                   "xfuse::TokenAndPositionEmbedding: Vocab, SeqLen and Dim must be positive");
 
@@ -49,12 +51,6 @@ struct TokenAndPositionEmbedding : layer<TokenAndPositionEmbedding<Vocab, SeqLen
     static constexpr std::array<weight_spec, 2> weights{
         weight_spec{"token_embedding/embeddings", {Vocab, Dim}, 2, initializer::uniform},
         weight_spec{"position_embedding/embeddings", {SeqLen, Dim}, 2, initializer::uniform}};
-
-    template <Shape In>
-    static void check_input(std::size_t, const float* batch, std::size_t samples,
-                            std::string_view layer) {
-        detail::check_token_ids<In>(batch, samples, Vocab, class_name, layer);
-    }
 
     template <Shape In>
     static void forward(const float* params, std::size_t samples, std::array<const float*, 1> in,

@@ -45,6 +45,17 @@ void check_token_ids(const float* batch, std::size_t samples, std::size_t vocabu
         }
 }
 
+// A layer that reads token ids from a table of Vocab rows: the check its model runs on them
+// (check_input, layers/layer.hpp), in Derived's name.
+template <class Derived, std::size_t Vocab>
+struct token_id_input {
+    template <Shape In>
+    static void check_input(std::size_t, const float* batch, std::size_t samples,
+                            std::string_view layer) {
+        check_token_ids<In>(batch, samples, Vocab, Derived::class_name, layer);
+    }
+};
+
 // The rows of a table of `Rows` rows of `Features` (padded) picked by each sample's ids.
 template <Shape In, std::size_t Rows, std::size_t Features>
 void gather_ids(const float* table, std::size_t samples, const float* ids, float* out) noexcept {
