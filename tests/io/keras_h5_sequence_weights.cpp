@@ -4,6 +4,8 @@
 #define BOOST_TEST_MODULE io_keras_h5_sequence_weights
 #include <boost/test/unit_test.hpp>
 #include <random>
+#include <utility>
+#include <vector>
 #include <xfuse/hdf5.hpp>
 
 #include "io/keras_h5_fixtures.hpp"
@@ -56,6 +58,39 @@ BOOST_AUTO_TEST_CASE(writes_keras_weight_names) {
     BOOST_TEST(file.dataset("/embedding/embedding/embeddings:0").shape ==
                (std::vector<std::size_t>{vocabulary, 4}));
     BOOST_TEST(file.read_strings("/global_max_pooling1d", "weight_names").empty());
+}
+
+// The files of tests/data/make_sequence_h5_fixtures.py: weight `w` of the `l`-th layer with
+// weights holds weight_value(variant, l, w, k) at flat index k.
+std::vector<xt::xarray<float>> sequence_fixture(std::vector<xt::xarray<float>> like,
+                                                const std::vector<std::pair<int, int>>& at,
+                                                int variant) {
+    for (std::size_t i = 0; i < like.size(); ++i)
+        for (std::size_t k = 0; k < like[i].size(); ++k)
+            like[i].data()[k] = weight_value(variant, at[i].first, at[i].second, k);
+    return like;
+}
+
+BOOST_AUTO_TEST_CASE(reads_the_h5py_fixtures_of_both_embeddings) {
+    xf::clear_session();
+    {
+        // embedding_tf2.h5: Input (6), Embedding(11, 8), GlobalAveragePooling1D, Dense(2).
+        auto ids = xf::Input<6>{};
+        auto pooled = xf::GlobalAveragePooling1D{}(xf::Embedding<11, 8>{}(ids));
+        auto model = xf::Model{xf::inputs(ids), xf::Dense<2>{}(pooled)};
+        model.load_weights(fixture("embedding_tf2.h5"));
+        BOOST_TEST(same_bits(model.get_weights(),
+                             sequence_fixture(model.get_weights(), {{0, 0}, {1, 0}, {1, 1}}, 25)));
+    }
+    {
+        // transformer_tf2.h5's token_and_position_embedding (11, 6, 8), by name: the nested
+        // names token_embedding/embeddings:0 and position_embedding/embeddings:0.
+        auto ids = xf::Input<6>{};
+        auto model = xf::Model{xf::inputs(ids), xf::TokenAndPositionEmbedding<11, 6, 8>{}(ids)};
+        model.load_weights(fixture("transformer_tf2.h5"), xf::by_name);
+        BOOST_TEST(same_bits(model.get_weights(),
+                             sequence_fixture(model.get_weights(), {{0, 0}, {0, 1}}, 21)));
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_trained_token_model_round_trips) {
