@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
         {"performance.md", "examples/performance.cpp"},
         {"keras_interop.md", "examples/keras_interop.cpp"},
         {"training.md", "examples/training.cpp"},
+        {"sequences.md", "examples/sequences.cpp"},
     };
     int failures = 0;
     for (const auto& [page_name, program_name] : pages) {

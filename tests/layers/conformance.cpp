@@ -101,3 +101,45 @@ BOOST_AUTO_TEST_CASE(merge_layers) {
         [&]<std::size_t I>() { one_shape.template operator()<xf::shape<simd_tail_sizes[I]>>(); });
     one_shape.template operator()<xf::shape<2, w + 1>>();
 }
+
+BOOST_AUTO_TEST_CASE(global_pooling_over_steps) {
+    for_each_tail_size([]<std::size_t I>() {
+        constexpr std::size_t d = simd_tail_sizes[I];
+        check_conformance<xf::GlobalAveragePooling1D<"", void>, xf::shape<5, d>>();
+        check_conformance<xf::GlobalMaxPooling1D<"", void>, xf::shape<5, d>>();
+    });
+    // One step: the pooling is the identity.
+    check_conformance<xf::GlobalAveragePooling1D<"", void>, xf::shape<1, w + 1>>();
+    check_conformance<xf::GlobalMaxPooling1D<"", void>, xf::shape<1, w + 1>>();
+}
+
+BOOST_AUTO_TEST_CASE(flatten_and_reshape_move_values_between_row_layouts) {
+    for_each_tail_size([]<std::size_t I>() {
+        constexpr std::size_t n = simd_tail_sizes[I];
+        constexpr int m = int(n);
+        check_conformance<xf::Flatten<"", void>, xf::shape<3, n>>();
+        check_conformance<xf::Flatten<"", void>, xf::shape<2, 3, n>>();
+        check_conformance<xf::Flatten<"", void>, xf::shape<n>>();
+        check_conformance<xf::Reshape<-1, 0, 0, 0, "", void>, xf::shape<3, n>>();
+        check_conformance<xf::Reshape<m, 3, 0, 0, "", void>, xf::shape<3, n>>();
+        check_conformance<xf::Reshape<-1, 3, 0, 0, "", void>, xf::shape<3, n>>();
+        check_conformance<xf::Reshape<3, 1, m, 0, "", void>, xf::shape<3 * n>>();
+    });
+}
+
+BOOST_AUTO_TEST_CASE(embeddings_of_token_ids) {
+    // Ids from a small vocabulary: every batch repeats ids, whose gradients then accumulate.
+    constexpr std::size_t vocabulary = 7;
+    auto options = reference::built_in_options();
+    options.integer_inputs = vocabulary;
+    for_each_tail_size([&]<std::size_t I>() {
+        constexpr std::size_t d = simd_tail_sizes[I];
+        constexpr std::size_t steps = simd_tail_sizes[(I + 2) % simd_tail_sizes.size()];
+        check_conformance<xf::Embedding<vocabulary, d, "", void>, xf::shape<steps>>(options);
+        check_conformance<xf::Embedding<vocabulary, d, "", void>, xf::shape<2, 3>>(options);
+        check_conformance<xf::TokenAndPositionEmbedding<vocabulary, steps, d, "", void>,
+                          xf::shape<steps>>(options);
+        check_conformance<xf::TokenAndPositionEmbedding<vocabulary, steps + 4, d, "", void>,
+                          xf::shape<steps>>(options);
+    });
+}

@@ -93,3 +93,25 @@ BOOST_AUTO_TEST_CASE(maximum_and_minimum_give_a_tie_to_the_first_input) {
     BOOST_TEST(db[0] == 2.0f);
     BOOST_TEST(dc[0] == 0.0f);
 }
+
+BOOST_AUTO_TEST_CASE(global_max_pooling_splits_a_tie_equally) {
+    // TensorFlow's gradient of reduce_max (tensorflow/python/ops/math_grad.py, _MinOrMaxGrad)
+    // divides the gradient among the elements equal to the maximum; tf-keras'
+    // GlobalMaxPooling1D is backend.max, that reduce_max.
+    using pool = xf::GlobalMaxPooling1D<"", void>;
+    using In = xf::shape<3, 2>;
+    constexpr std::size_t s = xf::padded(2);
+    alignas(xf::buffer_alignment) float x[3 * s]{}, dx[3 * s]{}, out[s]{}, g[s]{};
+    // Feature 0: steps 1 and 2 tie at 3; feature 1: all three steps tie at 5.
+    x[0] = 1, x[1] = 5, x[s] = 3, x[s + 1] = 5, x[2 * s] = 3, x[2 * s + 1] = 5;
+    g[0] = 1, g[1] = 3;
+    pool::forward<In>(nullptr, 1, {x}, out);
+    BOOST_TEST(out[0] == 3.0f);
+    BOOST_TEST(out[1] == 5.0f);
+    pool::backward<In>(nullptr, nullptr, 1, {x}, out, g, {dx});
+    BOOST_TEST(dx[0] == 0.0f);
+    BOOST_TEST(dx[s] == 0.5f);
+    BOOST_TEST(dx[2 * s] == 0.5f);
+    for (std::size_t t = 0; t < 3; ++t)
+        BOOST_TEST(dx[t * s + 1] == 1.0f);
+}

@@ -229,6 +229,58 @@ inline tensor layer_normalization(const tensor& x, const tensor* gamma, const te
     return y;
 }
 
+// Keras' GlobalAveragePooling1D and GlobalMaxPooling1D (tf_keras/layers/pooling/
+// global_average_pooling1d.py, global_max_pooling1d.py): the mean or max over axis 1 of
+// (samples, steps, features).
+inline tensor pool_steps(const tensor& x, bool max) {
+    const std::size_t n = x.shape[0], steps = x.shape[1], d = x.shape[2];
+    tensor y{{n, d}, std::vector<double>(n * d)};
+    for (std::size_t s = 0; s < n; ++s)
+        for (std::size_t f = 0; f < d; ++f) {
+            double acc = max ? x.values[s * steps * d + f] : 0.0;
+            for (std::size_t t = 0; t < steps; ++t) {
+                const double v = x.values[(s * steps + t) * d + f];
+                acc = max ? std::max(acc, v) : acc + v;
+            }
+            y.values[s * d + f] = max ? acc : acc / double(steps);
+        }
+    return y;
+}
+
+// Flatten and Reshape: the same values in row-major order, under the output's sample shape.
+inline tensor reshaped(tensor x, const std::vector<std::size_t>& sample_shape) {
+    x.shape.resize(1);
+    x.shape.insert(x.shape.end(), sample_shape.begin(), sample_shape.end());
+    return x;
+}
+
+// Keras' Embedding (tf_keras/layers/core/embedding.py): table[id] for each id, appended as a last
+// axis. The ids are integers; rounding keeps them so under central differences.
+inline tensor embedding(const tensor& ids, const tensor& table) {
+    const std::size_t d = table.shape[1];
+    tensor y{ids.shape, {}};
+    y.shape.push_back(d);
+    for (double v : ids.values) {
+        const auto id = static_cast<std::size_t>(std::lround(v));
+        if (id >= table.shape[0])
+            throw std::out_of_range("reference::embedding: id outside the table");
+        y.values.insert(y.values.end(), table.values.begin() + long(id * d),
+                        table.values.begin() + long((id + 1) * d));
+    }
+    return y;
+}
+
+// keras-hub's TokenAndPositionEmbedding (keras_hub/src/layers/modeling/
+// token_and_position_embedding.py): the token embedding plus row t of the position table.
+inline tensor token_and_position_embedding(const tensor& ids, const tensor& tokens,
+                                           const tensor& positions) {
+    tensor y = embedding(ids, tokens);
+    const std::size_t steps = ids.shape[1], d = tokens.shape[1];
+    for (std::size_t i = 0; i < y.values.size(); ++i)
+        y.values[i] += positions.values[(i / d) % steps * d + i % d];
+    return y;
+}
+
 // ---- the references as xf::testing::check_layer takes them -------------------------------------
 
 using tensors = std::vector<tensor>;
@@ -302,6 +354,55 @@ template <xfuse::fixed_string N, class T>
 struct of<xfuse::Maximum<N, T>> : merge_reference<merge_op::maximum> {};
 template <xfuse::fixed_string N, class T>
 struct of<xfuse::Minimum<N, T>> : merge_reference<merge_op::minimum> {};
+
+template <xfuse::fixed_string N, class T>
+struct of<xfuse::GlobalAveragePooling1D<N, T>> {
+    tensor operator()(const tensors&, const tensors& inputs) const {
+        return pool_steps(inputs[0], false);
+    }
+};
+template <xfuse::fixed_string N, class T>
+struct of<xfuse::GlobalMaxPooling1D<N, T>> {
+    tensor operator()(const tensors&, const tensors& inputs) const {
+        return pool_steps(inputs[0], true);
+    }
+};
+template <xfuse::fixed_string N, class T>
+struct of<xfuse::Flatten<N, T>> {
+    tensor operator()(const tensors&, const tensors& inputs) const {
+        return reshaped(inputs[0], {xfuse::testing::detail::element_count(inputs[0].shape) /
+                                    inputs[0].shape[0]});
+    }
+};
+template <int D0, int D1, int D2, int D3, xfuse::fixed_string N, class T>
+struct of<xfuse::Reshape<D0, D1, D2, D3, N, T>> {
+    tensor operator()(const tensors&, const tensors& inputs) const {
+        // Keras' target_shape, with its one -1 resolved from the sample's size.
+        const std::size_t size =
+            xfuse::testing::detail::element_count(inputs[0].shape) / inputs[0].shape[0];
+        std::vector<std::size_t> target;
+        std::size_t known = 1;
+        for (int d : {D0, D1, D2, D3})
+            if (d > 0)
+                known *= std::size_t(d);
+        for (int d : {D0, D1, D2, D3})
+            if (d != 0)
+                target.push_back(d == -1 ? size / known : std::size_t(d));
+        return reshaped(inputs[0], target);
+    }
+};
+template <std::size_t I, std::size_t O, xfuse::fixed_string N, class T>
+struct of<xfuse::Embedding<I, O, N, T>> {
+    tensor operator()(const tensors& params, const tensors& inputs) const {
+        return embedding(inputs[0], params[0]);
+    }
+};
+template <std::size_t V, std::size_t L, std::size_t D, xfuse::fixed_string N, class T>
+struct of<xfuse::TokenAndPositionEmbedding<V, L, D, N, T>> {
+    tensor operator()(const tensors& params, const tensors& inputs) const {
+        return token_and_position_embedding(inputs[0], params[0], params[1]);
+    }
+};
 
 // ---- random data ------------------------------------------------------------------------------
 

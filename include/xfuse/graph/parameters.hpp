@@ -72,11 +72,13 @@ inline void initialize_weight(const weight_spec& w, float* storage, std::mt19937
     if (w.init == initializer::zeros)
         return;
     const auto [fan_in, fan_out] = fans(w);
-    const double limit = std::sqrt(6.0 / (fan_in + fan_out));
+    const double limit =
+        w.init == initializer::uniform ? 0.05 : std::sqrt(6.0 / (fan_in + fan_out));
+    const bool random = w.init == initializer::glorot_uniform || w.init == initializer::uniform;
     for (std::size_t r = 0; r < w.rows(); ++r)
         for (std::size_t c = 0; c < w.last(); ++c) {
             float value = 1.0f;
-            if (w.init == initializer::glorot_uniform) {
+            if (random) {
                 const double unit = double(engine() >> 40) * 0x1.0p-24;  // [0, 1)
                 value = static_cast<float>(limit * (2.0 * unit - 1.0));
             }

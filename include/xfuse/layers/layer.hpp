@@ -14,6 +14,11 @@
 //                                               const float* output, const float* output_grad,
 //                                               std::array<float*, sizeof...(In)> input_grads);
 //
+//   // Optional: a check of the input batch before anything is computed (graph/input_checks.hpp),
+//   // for inputs that forward cannot accept (an Embedding's token id outside its table):
+//   template <Shape... In> static void check_input(std::size_t slot, const float* batch,
+//                                                  std::size_t samples, std::string_view layer);
+//
 // backward ADDS dL/d(params) into param_grads (the layout of params; padding lanes stay 0) and
 // dL/d(input k) into input_grads[k] (a tensor may feed several layers); input_grads[k] may be
 // nullptr when nothing needs that gradient. `output` is forward's output for these inputs. The
@@ -37,6 +42,13 @@
 // alone (a layer handle's output()) carries a default-constructed layer, and a model takes the
 // value of a layer it shares from the model that holds it.
 //
+// check_input receives input `slot`'s `samples` samples as the user gave them (row-major, In::size
+// floats each, no padding) and throws (std::out_of_range, std::invalid_argument) with a message
+// naming `layer` (the layer's name in the model), the sample, the position and the value. The
+// model runs it in predict, the single-sample call, fit and evaluate before any output is
+// computed or any weight changes, so forward stays noexcept. A layer that declares it reads
+// model inputs directly (a compile error otherwise): its check sees what the user passed.
+//
 // A layer that computes what a built-in one does may also derive from its kind (dense_kind,
 // activation_kind, dot_kind, concatenate_kind; layers/layer_kinds.hpp): the fused plans and the
 // trainer's logits path then treat it as that layer.
@@ -55,7 +67,9 @@
 
 namespace xfuse {
 
-enum class initializer { zeros, ones, glorot_uniform };
+// How a weight starts: Keras' "zeros", "ones", "glorot_uniform" and "uniform" (RandomUniform with
+// its default bounds, -0.05 and 0.05: Embedding's default).
+enum class initializer { zeros, ones, glorot_uniform, uniform };
 
 // What a layer's call is part of: predict and evaluate (training false), or a training step of
 // fit, with the keys of its random decisions.

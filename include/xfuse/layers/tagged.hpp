@@ -19,8 +19,14 @@
 #include "concatenate.hpp"
 #include "dense.hpp"
 #include "dot.hpp"
+#include "embedding.hpp"
+#include "flatten.hpp"
+#include "global_average_pooling1d.hpp"
+#include "global_max_pooling1d.hpp"
 #include "input.hpp"
 #include "merge.hpp"
+#include "reshape.hpp"
+#include "token_and_position_embedding.hpp"
 
 namespace xfuse::tagged {
 
@@ -57,5 +63,19 @@ template <class Tag, fixed_string Name = "">
 using Maximum = xfuse::Maximum<Name, Tag>;
 template <class Tag, fixed_string Name = "">
 using Minimum = xfuse::Minimum<Name, Tag>;
+
+template <class Tag, fixed_string Name = "">
+using GlobalAveragePooling1D = xfuse::GlobalAveragePooling1D<Name, Tag>;
+template <class Tag, fixed_string Name = "">
+using GlobalMaxPooling1D = xfuse::GlobalMaxPooling1D<Name, Tag>;
+template <class Tag, fixed_string Name = "">
+using Flatten = xfuse::Flatten<Name, Tag>;
+template <class Tag, int D0, int D1 = 0, int D2 = 0, int D3 = 0, fixed_string Name = "">
+using Reshape = xfuse::Reshape<D0, D1, D2, D3, Name, Tag>;
+
+template <class Tag, std::size_t InputDim, std::size_t OutputDim, fixed_string Name = "">
+using Embedding = xfuse::Embedding<InputDim, OutputDim, Name, Tag>;
+template <class Tag, std::size_t Vocab, std::size_t SeqLen, std::size_t Dim, fixed_string Name = "">
+using TokenAndPositionEmbedding = xfuse::TokenAndPositionEmbedding<Vocab, SeqLen, Dim, Name, Tag>;
 
 }  // namespace xfuse::tagged

@@ -25,6 +25,7 @@
 #include "../exec/fused_plan.hpp"
 #include "../exec/scratch.hpp"
 #include "../graph/graph.hpp"
+#include "../graph/input_checks.hpp"
 #include "../graph/parameters.hpp"
 #include "../graph/summary.hpp"
 #include "../graph/weights.hpp"
@@ -235,6 +236,10 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
         // References to float row-major containers, copies of anything else, made once.
         const std::tuple<decltype(detail::row_major_floats(batches))...> sources{
             detail::row_major_floats(batches)...};
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (check_input_batch<graph_type, Inputs>(std::get<I>(sources).data(), samples), ...);
+        }
+        (std::index_sequence_for<Inputs...>{});
         constexpr std::size_t tile = tile_samples<run_plan>;
         const auto run_tiles = [&](float* scratch) {
             for (std::size_t first = 0; first < samples; first += tile) {
@@ -258,7 +263,8 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
     // conversion, which would resize at run time). Allocates nothing while the sample's scratch
     // fits xf::stack_scratch_bytes; a larger model's call takes a buffer that each thread
     // allocates on its first call and keeps (exec/scratch.hpp), and is noexcept(false) for that
-    // one allocation.
+    // one allocation. A model whose layers check their inputs (an Embedding's token ids) runs
+    // the checks first and is noexcept(false) for what they throw.
     template <class... Samples>
     auto operator()(const Samples&... samples) const
         noexcept(noexcept((*this)(default_fusion_t{}, samples...))) {
@@ -266,11 +272,13 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
     }
     template <FusionChoice Fusion, class... Samples>
     auto operator()(Fusion, const Samples&... samples) const
-        noexcept(detail::scratch_fits_stack<plan_for<Fusion>::sample_storage>) {
+        noexcept(detail::scratch_fits_stack<plan_for<Fusion>::sample_storage> &&
+                 !checks_inputs<graph_type>) {
         static_assert(detail::are_samples_of<type_list<Samples...>, type_list<Inputs...>>,
                       "xfuse::Model: a single-sample call takes one xt::xtensor_fixed<float, "
                       "xt::xshape<...>> per input, of that input's shape (predict takes batches)");
         using run_plan = plan_for<Fusion>;
+        (check_input_batch<graph_type, Inputs>(samples.data(), 1), ...);
         auto results = std::tuple<detail::fixed_sample_t<typename Outputs::shape_type>...>{};
         detail::with_scratch<run_plan::sample_storage>([&](float* scratch) noexcept {
             run_plan::run(layers_, scratch, 1,

@@ -1,6 +1,7 @@
 // Model::fit and Model::evaluate's data side: inputs given as one batch or a tuple of batches
 // (std::tie(a, b)), labels as an (N, units) tensor, everything checked (shapes, sample counts,
-// finiteness, the options) before a single weight changes; then train/fit.hpp's loop.
+// finiteness, the layers' input checks, the options) before a single weight changes; then
+// train/fit.hpp's loop.
 #pragma once
 
 #include <array>
@@ -17,6 +18,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "../graph/layer_bindings.hpp"
+#include "../graph/input_checks.hpp"
 #include "../train/fit.hpp"
 #include "batch_io.hpp"
 
@@ -85,6 +87,7 @@ prepared_data<Graph> prepare(std::string_view what, const Batches& batches,
                     data = prepared.copies.emplace_back(xt::cast<float>(batch)).data();
                 check_finite(std::span(data, samples[I] * shape::size),
                              "xfuse: " + std::string(what) + ": input '" + std::string(name) + "'");
+                check_input_batch<Graph, input>(data, samples[I]);
                 prepared.data.inputs[I] = data;
                 prepared.sizes[I] = shape::size;
             }(),

@@ -98,7 +98,11 @@ tensor random_tensor(std::vector<std::size_t> shape, unsigned seed,
 struct check_options {
     std::size_t samples = 9;  // a whole tile of 8 rows and one more
     unsigned seed = 1;
-    double input_range = 2.0;      // inputs uniform in [-input_range, input_range)
+    double input_range = 2.0;  // inputs uniform in [-input_range, input_range)
+    // A layer that reads integers (an Embedding's token ids) sets this to n: its inputs are then
+    // integers uniform in [0, n), and its reference reads them as such (rounding to the nearest
+    // integer, so that central differences, which move an input by `step`, keep its value).
+    std::size_t integer_inputs = 0;
     double parameter_range = 0.5;  // weights uniform in [-parameter_range, parameter_range)
     // |layer - reference| <= forward_tolerance * (1 + |reference|): float sums of O(100) terms
     // of O(1) round to a few 1e-7 relative.
@@ -461,9 +465,15 @@ requires std::is_invocable_r_v < tensor, Reference&, const std::vector<tensor>
         [&] {
             std::vector<std::size_t> shape{samples};
             shape.insert(shape.end(), In::dims.begin(), In::dims.end());
-            inputs.push_back(random_tensor(
-                std::move(shape), options.seed + 100 + unsigned(inputs.size()),
-                std::uniform_real_distribution<double>(-options.input_range, options.input_range)));
+            const unsigned seed = options.seed + 100 + unsigned(inputs.size());
+            if (options.integer_inputs > 0)
+                inputs.push_back(random_tensor(
+                    std::move(shape), seed,
+                    std::uniform_int_distribution<int>(0, int(options.integer_inputs) - 1)));
+            else
+                inputs.push_back(random_tensor(std::move(shape), seed,
+                                               std::uniform_real_distribution<double>(
+                                                   -options.input_range, options.input_range)));
         }(),
         ...);
     std::vector<double> flat_params;

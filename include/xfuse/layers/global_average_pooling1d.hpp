@@ -1,0 +1,19 @@
+// GlobalAveragePooling1D<Name>: Keras' GlobalAveragePooling1D (channels_last), the mean over
+// the steps of a (steps, features) sample.
+#pragma once
+
+#include <string_view>
+
+#include "../core/fixed_string.hpp"
+#include "global_pooling.hpp"
+
+namespace xfuse {
+
+template <fixed_string Name = "", class Tag = decltype([] {})>
+struct GlobalAveragePooling1D
+    : detail::global_pooling_1d<GlobalAveragePooling1D<Name, Tag>, detail::pooling::average> {
+    static constexpr std::string_view class_name = "GlobalAveragePooling1D";
+    static constexpr std::string_view name = Name.view();
+};
+
+}  // namespace xfuse

@@ -1,0 +1,114 @@
+// The sequence layers' weights in tf.keras 2.x HDF5 files: Keras' weight names (Embedding's
+// embeddings:0; TokenAndPositionEmbedding's sublayer tables under their sublayers' names), and a
+// trained token model's save/load round trip, bit for bit in weights and predictions.
+#define BOOST_TEST_MODULE io_keras_h5_sequence_weights
+#include <boost/test/unit_test.hpp>
+#include <random>
+#include <utility>
+#include <vector>
+#include <xfuse/hdf5.hpp>
+
+#include "io/keras_h5_fixtures.hpp"
+
+namespace xf = xfuse;
+using namespace h5test;
+
+namespace {
+
+constexpr std::size_t steps = 6, vocabulary = 5;
+
+auto token_model() {
+    auto tokens = xf::Input<steps>{};
+    auto x = xf::TokenAndPositionEmbedding<vocabulary, steps + 2, 4>{}(tokens);
+    auto e = xf::Embedding<vocabulary, 4>{}(tokens);
+    auto h = xf::Dense<3, xf::relu>{}(xf::Add{}(x, e));
+    auto pooled = xf::GlobalMaxPooling1D{}(h);
+    return xf::Model{xf::inputs(tokens), xf::Dense<2, xf::softmax>{}(pooled)};
+}
+
+xt::xtensor<float, 2> random_ids(std::size_t samples, unsigned seed) {
+    std::mt19937 engine(seed);
+    std::uniform_int_distribution<int> id(0, int(vocabulary) - 1);
+    xt::xtensor<float, 2> x({samples, steps});
+    for (float& v : x)
+        v = float(id(engine));
+    return x;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(writes_keras_weight_names) {
+    xf::clear_session();
+    scratch_dir dir;
+    auto model = token_model();
+    model.save_weights(dir.path / "w.h5");
+    const xf::io::detail::hdf5_session session;
+    const auto file = xf::io::hdf5_file::open_read_only(dir.path / "w.h5");
+    BOOST_TEST(file.read_strings("/", "layer_names") == model.layer_names());
+    const std::string tape = "token_and_position_embedding";
+    BOOST_TEST(file.read_strings("/" + tape, "weight_names") ==
+               (std::vector<std::string>{tape + "/token_embedding/embeddings:0",
+                                         tape + "/position_embedding/embeddings:0"}));
+    BOOST_TEST(file.dataset("/" + tape + "/" + tape + "/token_embedding/embeddings:0").shape ==
+               (std::vector<std::size_t>{vocabulary, 4}));
+    BOOST_TEST(file.dataset("/" + tape + "/" + tape + "/position_embedding/embeddings:0").shape ==
+               (std::vector<std::size_t>{steps + 2, 4}));
+    BOOST_TEST(file.read_strings("/embedding", "weight_names") ==
+               (std::vector<std::string>{"embedding/embeddings:0"}));
+    BOOST_TEST(file.dataset("/embedding/embedding/embeddings:0").shape ==
+               (std::vector<std::size_t>{vocabulary, 4}));
+    BOOST_TEST(file.read_strings("/global_max_pooling1d", "weight_names").empty());
+}
+
+// The files of tests/data/make_sequence_h5_fixtures.py: weight `w` of the `l`-th layer with
+// weights holds weight_value(variant, l, w, k) at flat index k.
+std::vector<xt::xarray<float>> sequence_fixture(std::vector<xt::xarray<float>> like,
+                                                const std::vector<std::pair<int, int>>& at,
+                                                int variant) {
+    for (std::size_t i = 0; i < like.size(); ++i)
+        for (std::size_t k = 0; k < like[i].size(); ++k)
+            like[i].data()[k] = weight_value(variant, at[i].first, at[i].second, k);
+    return like;
+}
+
+BOOST_AUTO_TEST_CASE(reads_the_h5py_fixtures_of_both_embeddings) {
+    xf::clear_session();
+    {
+        // embedding_tf2.h5: Input (6), Embedding(11, 8), GlobalAveragePooling1D, Dense(2).
+        auto ids = xf::Input<6>{};
+        auto pooled = xf::GlobalAveragePooling1D{}(xf::Embedding<11, 8>{}(ids));
+        auto model = xf::Model{xf::inputs(ids), xf::Dense<2>{}(pooled)};
+        model.load_weights(fixture("embedding_tf2.h5"));
+        BOOST_TEST(same_bits(model.get_weights(),
+                             sequence_fixture(model.get_weights(), {{0, 0}, {1, 0}, {1, 1}}, 25)));
+    }
+    {
+        // transformer_tf2.h5's token_and_position_embedding (11, 6, 8), by name: the nested
+        // names token_embedding/embeddings:0 and position_embedding/embeddings:0.
+        auto ids = xf::Input<6>{};
+        auto model = xf::Model{xf::inputs(ids), xf::TokenAndPositionEmbedding<11, 6, 8>{}(ids)};
+        model.load_weights(fixture("transformer_tf2.h5"), xf::by_name);
+        BOOST_TEST(same_bits(model.get_weights(),
+                             sequence_fixture(model.get_weights(), {{0, 0}, {0, 1}}, 21)));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_trained_token_model_round_trips) {
+    xf::clear_session();
+    scratch_dir dir;
+    auto model = token_model();
+    model.compile(xf::Adam{}, xf::CategoricalCrossentropy{});
+    const auto x = random_ids(64, 1);
+    xt::xtensor<float, 2> y = xt::zeros<float>({std::size_t{64}, std::size_t{2}});
+    for (std::size_t s = 0; s < 64; ++s)
+        y(s, x(s, 0) < 2.0f ? 0 : 1) = 1.0f;
+    model.fit(x, y, xf::FitOptions{.epochs = 2, .verbose = 0, .seed = 1});
+    model.save_weights(dir.path / "w.h5");
+
+    auto other = token_model();
+    BOOST_TEST(!same_bits(other.get_weights(), model.get_weights()));
+    other.load_weights(dir.path / "w.h5");
+    BOOST_TEST(same_bits(other.get_weights(), model.get_weights()));
+    const auto a = model.predict(x), b = other.predict(x);
+    BOOST_TEST(std::equal(a.begin(), a.end(), b.begin()));
+}
