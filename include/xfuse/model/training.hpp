@@ -17,8 +17,8 @@
 #include <vector>
 #include <xtensor/xtensor.hpp>
 
-#include "../graph/layer_bindings.hpp"
 #include "../graph/input_checks.hpp"
+#include "../graph/layer_bindings.hpp"
 #include "../train/fit.hpp"
 #include "batch_io.hpp"
 
