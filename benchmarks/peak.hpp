@@ -3,8 +3,10 @@
 //
 // A chain of FMAs on one register runs at one FMA per latency (4 cycles on Zen 4 and 5); to
 // keep every FMA pipe busy the loop needs latency x pipes chains in flight (4 x 2 = 8 there),
-// so it runs 16 independent accumulators of the native xsimd::batch<float> (AVX-512 has 32
-// registers, leaving room for the operands). No memory is touched in the loop, so what it
+// so it runs 16 independent accumulators of the native xsimd::batch<float> where the target
+// has 32 registers (AVX-512) and 12 where it has 16 (AVX2, SSE): the two operands need
+// registers too, and an accumulator spilled to the stack would be a chain through memory that
+// bounds the loop instead of the FMA pipes. No memory is touched in the loop, so what it
 // measures is the core's FMA throughput: 2 FLOPs per lane per FMA, the same FLOP convention as
 // the workloads (a multiply-add counts 2).
 #pragma once
@@ -14,6 +16,7 @@
 #include <cstddef>
 #include <ctime>
 #include <vector>
+#include <xfuse/kernels/arch/target.hpp>
 #include <xsimd/xsimd.hpp>
 
 namespace bench {
@@ -30,7 +33,7 @@ struct peak_measurement {
 
 namespace detail {
 
-inline constexpr std::size_t peak_accumulators = 16;
+inline constexpr std::size_t peak_accumulators = xfuse::kernels::arch::registers >= 32 ? 16 : 12;
 
 // `steps` rounds of one FMA on each accumulator; returns a value depending on all of them so
 // the compiler must run every one.

@@ -376,6 +376,15 @@ BOOST_AUTO_TEST_CASE(softmax_exp_matches_std_exp) {
         BOOST_TEST(values[i] == 0.0f, "special input " << i << " gave " << values[i]);
 }
 
+// A NaN logit reaches the softmax's exp as a NaN difference; it must stay NaN in every lane (a
+// clamp that puts the constant first would turn it into the exp of the clamp, a plausible 0).
+BOOST_AUTO_TEST_CASE(softmax_exp_keeps_nan) {
+    const xf::simd_batch values =
+        xf::detail::softmax_exp(xf::simd_batch(std::numeric_limits<float>::quiet_NaN()));
+    for (std::size_t i = 0; i < xf::simd_width; ++i)
+        BOOST_TEST(std::isnan(values.get(i)), "lane " << i << " gave " << values.get(i));
+}
+
 BOOST_AUTO_TEST_CASE(matches_reference_and_sums_to_one) {
     for (const std::size_t n : row_lengths)
         for (const std::size_t stride : {xf::padded(n), xf::padded(n) + xf::simd_width})

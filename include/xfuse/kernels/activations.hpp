@@ -107,24 +107,37 @@ inline simd_batch exp_nonpositive(const simd_batch& x) noexcept {
     }
 }
 
-// exp(d) for d = x - m <= 0, x a softmax logit and m its row's max. Where the target splits t
-// into n and f in one instruction each (arch::split_exponent): 2^t with t = d log2(e), split as
-// 2^n 2^f, n = round(t) and f = t - n in [-1/2, 1/2] (-inf gives f = 0): a degree-6 minimax
-// polynomial for 2^f (8e-8 relative in float) and scalef for 2^n, which underflows to exactly 0
-// and maps n = -inf to 0. 10 instructions per register against exp_nonpositive's 14: the exps
-// are most of the fused attention's epilogue. Rounding t to float costs accuracy where |d| is
-// large: relative error within 1.2e-7 + 8e-8 |d| (tests/kernels/activations.cpp), 1.5e-7 for
-// the weights within exp(-2) of the row's largest; exp_nonpositive's exact reduction keeps 1e-7
-// everywhere. exp(0) is exactly 1 and exp(-inf) exactly 0. Elsewhere, exp_nonpositive.
+// exp(d) for d = x - m <= 0, x a softmax logit and m its row's max: 2^t with t = d log2(e),
+// split as 2^n 2^f, n = round(t) and f = t - n in [-1/2, 1/2]: a degree-6 minimax polynomial for
+// 2^f (8e-8 relative in float) and 2^n exact. 10 instructions per register where the target
+// splits t and scales by 2^n in one instruction each (arch::split_exponent, arch::scalef), 13
+// elsewhere (against about 20 of xsimd's exp, which guards overflow): the exps are most of the
+// fused attention's epilogue. Rounding t to float costs accuracy where |d| is large: relative
+// error within 1.2e-7 + 8e-8 |d| (tests/kernels/activations.cpp), 1.5e-7 for the weights within
+// exp(-2) of the row's largest. exp(0) is exactly 1 and exp(-inf) exactly 0; a NaN stays NaN.
 inline simd_batch softmax_exp(const simd_batch& d) noexcept {
+    constexpr float exp2_coefficients[] = {1.5345811e-4f, 1.3399931e-3f, 9.618489e-3f,
+                                           5.5503286e-2f, 2.4022646e-1f, 6.931472e-1f,
+                                           1.0f};
+    const simd_batch t = d * simd_batch(1.44269504088896341f);
     if constexpr (kernels::arch::has_exponent_split && kernels::arch::has_scalef) {
         simd_batch n, f;
-        kernels::arch::split_exponent(d * simd_batch(1.44269504088896341f), n, f);
-        const simd_batch p = horner(f, {1.5345811e-4f, 1.3399931e-3f, 9.618489e-3f, 5.5503286e-2f,
-                                        2.4022646e-1f, 6.931472e-1f, 1.0f});
-        return kernels::arch::scalef(p, n);
+        kernels::arch::split_exponent(t, n, f);
+        return kernels::arch::scalef(horner(f, exp2_coefficients), n);
     } else {
-        return exp_nonpositive(d);
+        // Adding 1.5 * 2^23 + 127 rounds t to an integer n (ties to even; every float in
+        // [2^23, 2^24) is an integer) and leaves n + 127 in the sum's low mantissa bits, which
+        // shifted into the exponent field are the bits of 2^n. Clamped at -127 (max keeps a NaN
+        // of its second operand), n + 127 stays in [0, 127]: n = -127 gives the bits of 0, so
+        // exp(-inf) is exactly 0 and results below 2^-126.5 flush to 0.
+        constexpr float shift = 12583039.0f;  // 1.5 * 2^23 + 127
+        using int_batch = xsimd::batch<std::int32_t>;
+        const simd_batch clamped = xsimd::max(simd_batch(-127.0f), t);
+        const simd_batch shifted = clamped + simd_batch(shift);
+        const simd_batch f = clamped - (shifted - simd_batch(shift));
+        const simd_batch scale =
+            xsimd::bitwise_cast<simd_batch>(xsimd::bitwise_cast<int_batch>(shifted) << 23);
+        return horner(f, exp2_coefficients) * scale;
     }
 }
 

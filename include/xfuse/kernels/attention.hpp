@@ -12,11 +12,13 @@
 // Where a whole row and the blocks' other rows fit in registers (dense_blocking<N>::whole_row),
 // the epilogue runs on the accumulators. Otherwise (a 96-wide row on a target of 16 registers)
 // the blocks of a row of blocks are stored into one small logits buffer that stays in L1, and
-// the same epilogue then runs row by row on it, once the row's last block is done.
+// the same epilogue then runs on it, once the row's last block is done: in groups of rows with
+// the logits as memory operands, or, for a lone row, on the row loaded into registers.
 #pragma once
 
 #include <array>
 #include <cstddef>
+#include <limits>
 
 #include "../core/config.hpp"
 #include "activations.hpp"
@@ -35,6 +37,36 @@ inline constexpr bool attention_fits_registers = dense_blocking<N>::whole_row ||
 
 namespace detail {
 
+// Register j of a row of x for the dot with the weights: padding lanes of x are not part of the
+// dot, whatever they hold.
+template <std::size_t N, std::size_t R>
+[[gnu::always_inline]] inline simd_batch x_register(const float* x_row, std::size_t j) noexcept {
+    constexpr std::size_t tail = N % simd_width;
+    const simd_batch xj = simd_batch::load_aligned(x_row + j * simd_width);
+    if (tail != 0 && j == R - 1)
+        return xsimd::select(xfuse::detail::first_lanes(tail), xj, simd_batch(0.0f));
+    return xj;
+}
+
+// Stores a finished row: the pooled value weighted / sum in lane 0 of its register (zeros in
+// the rest), and, if StoreWeights, the weights exps(j) / sum, from the row's lane-wise sum of
+// the exps and lane-wise dot of the exps with x.
+template <std::size_t R, bool StoreWeights, class Exps>
+[[gnu::always_inline]] inline void store_pooled_row(const simd_batch& lane_sums,
+                                                    const simd_batch& weighted, Exps exps,
+                                                    float* weights_row,
+                                                    float* pooled_row) noexcept {
+    const float inverse_sum = 1.0f / xsimd::hadd(lane_sums);
+    const simd_batch value(xsimd::hadd(weighted) * inverse_sum);
+    xsimd::select(xfuse::detail::first_lanes(1), value, simd_batch(0.0f)).store_aligned(pooled_row);
+    if constexpr (StoreWeights) {
+        const simd_batch scale(inverse_sum);
+        XFUSE_UNROLL
+        for (std::size_t j = 0; j < R; ++j)
+            (exps(j) * scale).store_aligned(weights_row + j * simd_width);
+    }
+}
+
 // The epilogue of S finished rows of logits in acc (R registers each, the whole row).
 template <std::size_t N, bool StoreWeights, std::size_t S, std::size_t R>
 [[gnu::always_inline]] inline void pool_attention_rows(accumulator_block<S, R>& acc, const float* x,
@@ -42,33 +74,69 @@ template <std::size_t N, bool StoreWeights, std::size_t S, std::size_t R>
                                                        std::size_t weights_stride, float* pooled,
                                                        std::size_t pooled_stride,
                                                        std::size_t row) noexcept {
-    constexpr std::size_t tail = N % simd_width;
     std::array<simd_batch, S> lane_sums;
     exponentiate_softmax_rows<N>(acc, lane_sums);
     XFUSE_UNROLL
     for (std::size_t s = 0; s < S; ++s) {
-        const float inverse_sum = 1.0f / xsimd::hadd(lane_sums[s]);
         const float* x_row = x + (row + s) * x_stride;
         simd_batch weighted(0.0f);
         XFUSE_UNROLL
-        for (std::size_t j = 0; j < R; ++j) {
-            simd_batch xj = simd_batch::load_aligned(x_row + j * simd_width);
-            // Padding lanes of x are not part of the dot, whatever they hold.
-            if (tail != 0 && j == R - 1)
-                xj = xsimd::select(xfuse::detail::first_lanes(tail), xj, simd_batch(0.0f));
-            weighted = xsimd::fma(acc[s][j], xj, weighted);
-        }
-        const simd_batch value(xsimd::hadd(weighted) * inverse_sum);
-        xsimd::select(xfuse::detail::first_lanes(1), value, simd_batch(0.0f))
-            .store_aligned(pooled + (row + s) * pooled_stride);
-        if constexpr (StoreWeights) {
-            const simd_batch scale(inverse_sum);
-            XFUSE_UNROLL
-            for (std::size_t j = 0; j < R; ++j)
-                (acc[s][j] * scale)
-                    .store_aligned(weights + (row + s) * weights_stride + j * simd_width);
+        for (std::size_t j = 0; j < R; ++j)
+            weighted = xsimd::fma(acc[s][j], x_register<N, R>(x_row, j), weighted);
+        store_pooled_row<R, StoreWeights>(
+            lane_sums[s], weighted, [&](std::size_t j) { return acc[s][j]; },
+            weights + (row + s) * weights_stride, pooled + (row + s) * pooled_stride);
+    }
+}
+
+// The same epilogue for S rows of logits stored `stride` floats apart (the buffered path), with
+// the logits and x as memory operands: phase by phase over the S rows (every row's max, then the
+// exps register by register across the rows), so that the rows' chains of sums and dot products
+// (one add or FMA per register, each waiting for the last) run side by side. Each row's
+// arithmetic is pool_attention_rows' in the same order, so a row gives the same result in any
+// group. StoreWeights keeps the exps in `logits` until the sums are known.
+template <std::size_t N, bool StoreWeights, std::size_t S>
+[[gnu::always_inline]] inline void pool_buffered_attention_rows(
+    float* logits, std::size_t stride, const float* x, std::size_t x_stride, float* weights,
+    std::size_t weights_stride, float* pooled, std::size_t pooled_stride,
+    std::size_t row) noexcept {
+    constexpr std::size_t R = padded(N) / simd_width;
+    constexpr std::size_t tail = N - (R - 1) * simd_width;
+    const auto logit = [&](std::size_t s, std::size_t j) {
+        return simd_batch::load_aligned(logits + s * stride + j * simd_width);
+    };
+    std::array<simd_batch, S> row_max, sums, dots;
+    XFUSE_UNROLL
+    for (std::size_t s = 0; s < S; ++s) {
+        // Padding lanes of the last register are -inf: they reach neither the max nor the sum.
+        if constexpr (tail != simd_width)
+            xsimd::select(xfuse::detail::first_lanes(tail), logit(s, R - 1),
+                          simd_batch(-std::numeric_limits<float>::infinity()))
+                .store_aligned(logits + s * stride + (R - 1) * simd_width);
+        simd_batch lanes_max = logit(s, 0);
+        XFUSE_UNROLL
+        for (std::size_t j = 1; j < R; ++j)
+            lanes_max = xsimd::max(lanes_max, logit(s, j));
+        row_max[s] = simd_batch(xfuse::detail::horizontal_max(lanes_max));
+        sums[s] = simd_batch(0.0f);
+        dots[s] = simd_batch(0.0f);
+    }
+    XFUSE_UNROLL
+    for (std::size_t j = 0; j < R; ++j) {
+        XFUSE_UNROLL
+        for (std::size_t s = 0; s < S; ++s) {
+            const simd_batch e = xfuse::detail::softmax_exp(logit(s, j) - row_max[s]);
+            sums[s] += e;
+            dots[s] = xsimd::fma(e, x_register<N, R>(x + (row + s) * x_stride, j), dots[s]);
+            if constexpr (StoreWeights)
+                e.store_aligned(logits + s * stride + j * simd_width);
         }
     }
+    XFUSE_UNROLL
+    for (std::size_t s = 0; s < S; ++s)
+        store_pooled_row<R, StoreWeights>(
+            sums[s], dots[s], [&](std::size_t j) { return logit(s, j); },
+            weights + (row + s) * weights_stride, pooled + (row + s) * pooled_stride);
 }
 
 }  // namespace detail
@@ -102,15 +170,25 @@ void attention_pooling_rows(const float* kernel, const float* bias, const float*
                             [](const simd_batch& value) { return value; });
                 if (column + R * simd_width != stride)
                     return;
-                for (std::size_t s = 0; s < S; ++s) {
+                if constexpr (S == 1) {
+                    // A lone row: its logits fit in registers, and nothing runs beside it.
                     accumulator_block<1, blocking::row_registers> row_logits;
                     XFUSE_UNROLL
                     for (std::size_t j = 0; j < blocking::row_registers; ++j)
-                        row_logits[0][j] =
-                            simd_batch::load_aligned(logits + s * stride + j * simd_width);
+                        row_logits[0][j] = simd_batch::load_aligned(logits + j * simd_width);
                     detail::pool_attention_rows<N, StoreWeights>(row_logits, x, x_stride, weights,
                                                                  weights_stride, pooled,
-                                                                 pooled_stride, row + s);
+                                                                 pooled_stride, row);
+                } else {
+                    // Groups of 3 or 2 rows: enough chains side by side, few enough that their
+                    // maxes, sums and dot products mostly stay in registers next to the exps'
+                    // temporaries.
+                    constexpr std::size_t group = S % 3 == 0 ? 3 : (S % 2 == 0 ? 2 : 1);
+                    XFUSE_UNROLL
+                    for (std::size_t s = 0; s < S; s += group)
+                        detail::pool_buffered_attention_rows<N, StoreWeights, group>(
+                            logits + s * stride, stride, x, x_stride, weights, weights_stride,
+                            pooled, pooled_stride, row + s);
                 }
             });
     }
