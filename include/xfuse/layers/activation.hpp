@@ -33,12 +33,7 @@ struct Activation : layer<Activation<F, Name, Tag>>,
     static constexpr std::string_view name = Name.view();
 
     template <Shape... In>
-    struct rule {
-        static_assert(sizeof...(In) == 1, "xfuse::Activation takes exactly one input tensor");
-        using type = std::tuple_element_t<0, std::tuple<In..., shape<1>>>;
-    };
-    template <Shape... In>
-    using output_shape = typename rule<In...>::type;
+    using output_shape = only_input_t<In...>;
 
     template <Shape In>
     static void forward(const float*, std::size_t samples, std::array<const float*, 1> in,

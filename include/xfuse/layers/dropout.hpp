@@ -40,7 +40,7 @@ struct Dropout : layer<Dropout<Name, Tag>> {
     }
 
     template <Shape... In>
-    using output_shape = typename same_shape_as_input<In...>::type;
+    using output_shape = only_input_t<In...>;
 
     template <Shape In>
     void forward(const float*, std::size_t samples, std::array<const float*, 1> in, float* out,

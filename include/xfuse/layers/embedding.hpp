@@ -38,13 +38,8 @@ struct Embedding : layer<Embedding<InputDim, OutputDim, Name, Tag>>,
     static constexpr std::string_view name = Name.view();
 
     template <Shape... In>
-    struct rule {
-        static_assert(sizeof...(In) == 1, "xfuse::Embedding takes exactly one input tensor");
-        using type = shape_from_array_t<detail::appended_dims<
-            std::tuple_element_t<0, std::tuple<In..., shape<1>>>, OutputDim>()>;
-    };
-    template <Shape... In>
-    using output_shape = typename rule<In...>::type;
+    using output_shape =
+        shape_from_array_t<detail::appended_dims<only_input_t<In...>, OutputDim>()>;
 
     template <Shape... In>
     static constexpr std::array<weight_spec, 1> weights{

@@ -11,9 +11,7 @@ namespace xfuse {
 
 template <fixed_string Name = "", class Tag = decltype([] {})>
 struct GlobalAveragePooling1D
-    : detail::global_pooling_1d<GlobalAveragePooling1D<Name, Tag>, detail::pooling::average> {
-    static constexpr std::string_view class_name = "GlobalAveragePooling1D";
-    static constexpr std::string_view name = Name.view();
+    : detail::global_pooling_1d<GlobalAveragePooling1D<Name, Tag>, detail::pooling::average, Name> {
 };
 
 }  // namespace xfuse

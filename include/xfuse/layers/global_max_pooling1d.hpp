@@ -12,9 +12,6 @@ namespace xfuse {
 
 template <fixed_string Name = "", class Tag = decltype([] {})>
 struct GlobalMaxPooling1D
-    : detail::global_pooling_1d<GlobalMaxPooling1D<Name, Tag>, detail::pooling::max> {
-    static constexpr std::string_view class_name = "GlobalMaxPooling1D";
-    static constexpr std::string_view name = Name.view();
-};
+    : detail::global_pooling_1d<GlobalMaxPooling1D<Name, Tag>, detail::pooling::max, Name> {};
 
 }  // namespace xfuse

@@ -4,8 +4,10 @@
 
 #include <array>
 #include <cstddef>
+#include <string_view>
 #include <tuple>
 
+#include "../core/fixed_string.hpp"
 #include "../core/shape.hpp"
 #include "../kernels/pool_rows.hpp"
 #include "layer.hpp"
@@ -25,8 +27,12 @@ struct global_pooling_1d_rule {
 
 enum class pooling { average, max };
 
-template <class Derived, pooling Kind>
+template <class Derived, pooling Kind, fixed_string Name>
 struct global_pooling_1d : layer<Derived> {
+    static constexpr std::string_view class_name =
+        Kind == pooling::average ? "GlobalAveragePooling1D" : "GlobalMaxPooling1D";
+    static constexpr std::string_view name = Name.view();
+
     template <Shape... In>
     using output_shape = typename global_pooling_1d_rule<In...>::type;
 

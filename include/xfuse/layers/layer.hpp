@@ -110,12 +110,14 @@ void call_layer(const L& layer, const call_context& context, Args&&... args) noe
         detail::invoke<In...>(Function{}, layer, args...);
 }
 
-// The shape rule of a layer with one input whose output has the input's shape.
+// The input shape of a layer that takes exactly one input (the check of that, for a shape rule).
 template <Shape... In>
-struct same_shape_as_input {
+struct only_input {
     static_assert(sizeof...(In) == 1, "xfuse: this layer takes exactly one input tensor");
     using type = std::tuple_element_t<0, std::tuple<In..., shape<1>>>;
 };
+template <Shape... In>
+using only_input_t = typename only_input<In...>::type;
 
 // One weight tensor of a layer, with its Keras name, logical shape and initializer.
 struct weight_spec {

@@ -44,7 +44,7 @@ struct LayerNormalization : layer<LayerNormalization<Name, Center, Scale, Tag>> 
     }
 
     template <Shape... In>
-    using output_shape = typename same_shape_as_input<In...>::type;
+    using output_shape = only_input_t<In...>;
 
     template <Shape In>
     static constexpr auto weights_of() {

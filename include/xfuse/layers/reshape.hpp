@@ -62,9 +62,7 @@ struct Reshape : detail::relayout_layer<Reshape<D0, D1, D2, D3, Name, Tag>> {
 
     template <Shape... In>
     struct rule {
-        static_assert(sizeof...(In) == 1, "xfuse::Reshape takes exactly one input tensor");
-        static constexpr std::size_t size =
-            std::tuple_element_t<0, std::tuple<In..., shape<1>>>::size;
+        static constexpr std::size_t size = only_input_t<In...>::size;
         static constexpr auto dims = detail::reshape_dims<D0, D1, D2, D3>(size);
         static constexpr bool fits = [] {
             std::size_t n = 1;
