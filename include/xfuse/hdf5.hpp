@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <type_traits>
 
 // First: core/config.hpp must see xsimd before xtensor includes it (it silences g++ 12's false
 // uninitialised warnings inside the AVX-512 intrinsics).
@@ -21,38 +22,23 @@
 
 namespace xfuse {
 
-// Model::save_weights, load_weights, save_checkpoint and load_checkpoint call these; they are
-// found by argument-dependent lookup when the call is compiled, so model.hpp itself does not
-// include HDF5. A checkpoint holds the weights and the optimizer's state.
-template <class M>
+// Model::save_weights, load_weights, save_checkpoint and load_checkpoint call this, with the
+// operation as the first argument; it is found by argument-dependent lookup when the call is
+// compiled, so model.hpp itself does not include HDF5. A checkpoint holds the weights and the
+// optimizer's state. Options (xf::by_name) go to the loads; a save takes none.
+template <class Operation, class M, class... Options>
 requires requires {
     typename M::graph_type;
 }
-void io_file(detail::save_weights_file, const M& model, const std::filesystem::path& path) {
-    io::save_weights(path, model);
-}
-template <class M, class... Options>
-requires requires {
-    typename M::graph_type;
-}
-void io_file(detail::load_weights_file, M& model, const std::filesystem::path& path,
-             Options... options) {
-    io::load_weights(path, model, options...);
-}
-template <class M>
-requires requires {
-    typename M::graph_type;
-}
-void io_file(detail::save_checkpoint_file, const M& model, const std::filesystem::path& path) {
-    io::save_training_checkpoint(path, model);
-}
-template <class M, class... Options>
-requires requires {
-    typename M::graph_type;
-}
-void io_file(detail::load_checkpoint_file, M& model, const std::filesystem::path& path,
-             Options... options) {
-    io::load_training_checkpoint(path, model, options...);
+void io_file(Operation, M& model, const std::filesystem::path& path, Options... options) {
+    if constexpr (std::is_same_v<Operation, detail::save_weights_file>)
+        io::save_weights(path, model, options...);
+    else if constexpr (std::is_same_v<Operation, detail::load_weights_file>)
+        io::load_weights(path, model, options...);
+    else if constexpr (std::is_same_v<Operation, detail::save_checkpoint_file>)
+        io::save_training_checkpoint(path, model, options...);
+    else
+        io::load_training_checkpoint(path, model, options...);
 }
 
 }  // namespace xfuse

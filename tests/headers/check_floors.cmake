@@ -1,7 +1,7 @@
 # Include arrows point down the floors of include/xfuse/ (README.md, "Layout"): a header includes
 # headers of its own folder or of a lower floor, never of a higher one or a sideways one. io/
 # and model/ share a floor and neither includes the other: model/ reaches io/ only through the
-# documented hooks (the io_file overloads that <xfuse/hdf5.hpp> defines). The top-level
+# documented hooks (the io_file function that <xfuse/hdf5.hpp> defines). The top-level
 # headers (xfuse.hpp, hdf5.hpp, plot.hpp) gather the rest, and testing/ stands on them.
 #
 #   cmake -DXFUSE_HEADERS=<dir holding core/, kernels/, ...> -P check_floors.cmake

@@ -1,9 +1,10 @@
 // Backward of the activations: dL/dx = dL/dy * f'(x) for every activation of
 // kernels/activations.hpp, and the kernel that applies it to padded rows.
 //
-// derivative<A> writes f' in terms of the output y = f(x) wherever the formula allows (relu,
-// sigmoid, tanh, elu, ...), so the backward pass needs only what the forward pass kept; the few
-// that cannot (gelu, swish, silu) set needs_input and receive the pre-activation x as well.
+// f' is written in terms of the output y = f(x) wherever the formula allows (relu, sigmoid,
+// tanh, elu, ...), so the backward pass needs only what the forward pass kept; the few that
+// cannot (gelu, swish, silu) write it in terms of the pre-activation x, which derivative<A>
+// then says it needs.
 // Like the activations themselves, each formula is one template over T so that the SIMD kernel
 // and a scalar double reference are the same source.
 //
@@ -15,163 +16,139 @@
 // y (g - sum)); it is bound by loads, or by the exp of the recomputed activations.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
+#include <type_traits>
 
 #include "../core/config.hpp"
 #include "activations.hpp"
 
 namespace xfuse {
 
-// No definition: an activation without a derivative (a user's own) cannot be trained, and
+namespace detail {
+// What derivative_from_output and derivative_from_input hold for an activation without that
+// formula.
+struct no_derivative {};
+template <class F>
+inline constexpr bool is_no_derivative = std::same_as<std::remove_cv_t<F>, no_derivative>;
+}  // namespace detail
+
+// f' as a generic lambda of the output y = f(x) (derivative_from_output<A>), or of the
+// pre-activation x where no formula in y exists (derivative_from_input<A>). Specialising one of
+// them defines derivative<A>; an activation with its own kind of derivative (softmax)
+// specialises derivative<A> itself.
+template <class A>
+inline constexpr detail::no_derivative derivative_from_output{};
+template <class A>
+inline constexpr detail::no_derivative derivative_from_input{};
+
+namespace detail {
+template <class A>
+concept has_derivative_formula = !is_no_derivative<decltype(derivative_from_output<A>)> ||
+                                 !is_no_derivative<decltype(derivative_from_input<A>)>;
+}  // namespace detail
+
+// Undefined for an activation without a derivative (a user's own): it cannot be trained, and
 // saying so at the backward call is clearer than a wrong gradient.
 template <class A>
 struct derivative;
 
-template <>
-struct derivative<linear_t> {
-    static constexpr bool needs_input = false;
+// needs_input: the backward pass must keep x, not only y. apply(x, y) is f' at that element.
+template <class A>
+requires detail::has_derivative_formula<A>
+struct derivative<A> {
+    static constexpr bool needs_input =
+        !detail::is_no_derivative<decltype(derivative_from_input<A>)>;
     template <class T>
-    static T apply(T, T) noexcept {
-        return detail::splat<T>(1.0);
+    static T apply(T x, T y) noexcept {
+        if constexpr (needs_input)
+            return derivative_from_input<A>(x);
+        else
+            return derivative_from_output<A>(y);
     }
 };
 
 template <>
-struct derivative<relu_t> {
-    static constexpr bool needs_input = false;
-    template <class T>
-    static T apply(T, T y) noexcept {
-        const T zero = detail::splat<T>(0.0);
-        return detail::select(y > zero, detail::splat<T>(1.0), zero);
-    }
+inline constexpr auto derivative_from_output<linear_t> =
+    []<class T>(T) noexcept { return detail::splat<T>(1.0); };
+
+template <>
+inline constexpr auto derivative_from_output<relu_t> = []<class T>(T y) noexcept {
+    const T zero = detail::splat<T>(0.0);
+    return detail::select(y > zero, detail::splat<T>(1.0), zero);
 };
 
 // y > 0 exactly where x > 0, because the slope is positive.
 template <class NegativeSlope>
-struct derivative<leaky_relu_t<NegativeSlope>> {
-    static constexpr bool needs_input = false;
-    template <class T>
-    static T apply(T, T y) noexcept {
+inline constexpr auto derivative_from_output<leaky_relu_t<NegativeSlope>> =
+    []<class T>(T y) noexcept {
         return detail::select(y > detail::splat<T>(0.0), detail::splat<T>(1.0),
                               detail::splat<T>(leaky_relu_t<NegativeSlope>::negative_slope));
-    }
-};
+    };
 
 template <>
-struct derivative<sigmoid_t> {
-    static constexpr bool needs_input = false;
-    template <class T>
-    static T apply(T, T y) noexcept {
-        return y * (detail::splat<T>(1.0) - y);
-    }
-};
+inline constexpr auto derivative_from_output<sigmoid_t> =
+    []<class T>(T y) noexcept { return y * (detail::splat<T>(1.0) - y); };
 
 template <>
-struct derivative<tanh_t> {
-    static constexpr bool needs_input = false;
-    template <class T>
-    static T apply(T, T y) noexcept {
-        return detail::splat<T>(1.0) - y * y;
-    }
-};
+inline constexpr auto derivative_from_output<tanh_t> =
+    []<class T>(T y) noexcept { return detail::splat<T>(1.0) - y * y; };
 
 // For x <= 0, y = expm1(x), so f' = exp(x) = y + 1; y > 0 exactly where x > 0.
 template <>
-struct derivative<elu_t> {
-    static constexpr bool needs_input = false;
-    template <class T>
-    static T apply(T, T y) noexcept {
-        const T one = detail::splat<T>(1.0);
-        return detail::select(y > detail::splat<T>(0.0), one, y + one);
-    }
+inline constexpr auto derivative_from_output<elu_t> = []<class T>(T y) noexcept {
+    const T one = detail::splat<T>(1.0);
+    return detail::select(y > detail::splat<T>(0.0), one, y + one);
 };
 
 // For x <= 0, y = scale * alpha * expm1(x), so f' = scale * alpha * exp(x) = y + scale * alpha.
 template <>
-struct derivative<selu_t> {
-    static constexpr bool needs_input = false;
-    template <class T>
-    static T apply(T, T y) noexcept {
-        return detail::select(y > detail::splat<T>(0.0), detail::splat<T>(selu_t::scale),
-                              y + detail::splat<T>(selu_t::scale * selu_t::alpha));
-    }
+inline constexpr auto derivative_from_output<selu_t> = []<class T>(T y) noexcept {
+    return detail::select(y > detail::splat<T>(0.0), detail::splat<T>(selu_t::scale),
+                          y + detail::splat<T>(selu_t::scale * selu_t::alpha));
 };
 
 // Phi(x) + x phi(x), with Phi written as the forward writes it.
 template <>
-struct derivative<gelu_t> {
-    static constexpr bool needs_input = true;
-    template <class T>
-    static T apply(T x, T) noexcept {
-        const T cdf =
-            detail::splat<T>(0.5) * xsimd::erfc(x * detail::splat<T>(-0.70710678118654752440));
-        const T pdf =
-            detail::splat<T>(0.39894228040143267794) * xsimd::exp(detail::splat<T>(-0.5) * x * x);
-        return cdf + x * pdf;
-    }
+inline constexpr auto derivative_from_input<gelu_t> = []<class T>(T x) noexcept {
+    const T cdf =
+        detail::splat<T>(0.5) * xsimd::erfc(x * detail::splat<T>(-0.70710678118654752440));
+    const T pdf =
+        detail::splat<T>(0.39894228040143267794) * xsimd::exp(detail::splat<T>(-0.5) * x * x);
+    return cdf + x * pdf;
 };
 
 // sigmoid(x) = 1 - exp(-softplus(x)), written with expm1 so that it keeps its digits where
 // softplus is tiny (large negative x).
 template <>
-struct derivative<softplus_t> {
-    static constexpr bool needs_input = false;
-    template <class T>
-    static T apply(T, T y) noexcept {
-        return -xsimd::expm1(-y);
-    }
-};
+inline constexpr auto derivative_from_output<softplus_t> =
+    [](auto y) noexcept { return -xsimd::expm1(-y); };
 
 // 1 / (1 + |x|)^2, and 1 - |y| = 1 / (1 + |x|).
 template <>
-struct derivative<softsign_t> {
-    static constexpr bool needs_input = false;
-    template <class T>
-    static T apply(T, T y) noexcept {
-        const T d = detail::splat<T>(1.0) - xsimd::abs(y);
-        return d * d;
-    }
+inline constexpr auto derivative_from_output<softsign_t> = []<class T>(T y) noexcept {
+    const T d = detail::splat<T>(1.0) - xsimd::abs(y);
+    return d * d;
 };
 
 // (x sigmoid(x))' = s (1 + x (1 - s)) with s = sigmoid(x).
 template <>
-struct derivative<swish_t> {
-    static constexpr bool needs_input = true;
-    template <class T>
-    static T apply(T x, T) noexcept {
-        const T one = detail::splat<T>(1.0);
-        const T s = sigmoid_t::apply(x);
-        return s * (one + x * (one - s));
-    }
+inline constexpr auto derivative_from_input<swish_t> = []<class T>(T x) noexcept {
+    const T one = detail::splat<T>(1.0);
+    const T s = sigmoid_t::apply(x);
+    return s * (one + x * (one - s));
 };
 
 template <>
-struct derivative<silu_t> {
-    static constexpr bool needs_input = true;
-    template <class T>
-    static T apply(T x, T y) noexcept {
-        return derivative<swish_t>::apply(x, y);
-    }
-};
+inline constexpr auto derivative_from_input<silu_t> = derivative_from_input<swish_t>;
 
 template <>
-struct derivative<exponential_t> {
-    static constexpr bool needs_input = false;
-    template <class T>
-    static T apply(T, T y) noexcept {
-        return y;
-    }
-};
+inline constexpr auto derivative_from_output<exponential_t> = [](auto y) noexcept { return y; };
 
 template <>
-struct derivative<hard_sigmoid_t> {
-    static constexpr bool needs_input = false;
-    template <class T>
-    static T apply(T, T y) noexcept {
-        const T zero = detail::splat<T>(0.0);
-        return detail::select((y > zero) && (y < detail::splat<T>(1.0)), detail::splat<T>(0.2),
-                              zero);
-    }
+inline constexpr auto derivative_from_output<hard_sigmoid_t> = []<class T>(T y) noexcept {
+    const T zero = detail::splat<T>(0.0);
+    return detail::select((y > zero) && (y < detail::splat<T>(1.0)), detail::splat<T>(0.2), zero);
 };
 
 // Softmax is the one row-wise activation: its Jacobian-vector product is y (g - sum(g y)).

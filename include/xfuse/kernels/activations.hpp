@@ -2,10 +2,10 @@
 // template arguments (`Dense<32, relu>`) and the execution plan can fuse them into the kernel
 // that produces their input.
 //
-// Element-wise activations have one formula, `apply<T>`, written with xsimd's functions; xsimd
-// overloads them for scalars, so the SIMD kernel and the scalar path (T = float or double) are
-// the same source and cannot drift apart. Constants are written once in double and rounded to
-// the precision being computed.
+// Element-wise activations have one formula, a generic lambda that `apply<T>` runs, written with
+// xsimd's functions; xsimd overloads them for scalars, so the SIMD kernel and the scalar path
+// (T = float or double) are the same source and cannot drift apart. Constants are written once in
+// double and rounded to the precision being computed.
 //
 // Softmax is row-wise: max, exp and sum over the n logical values of a padded row, then a
 // multiply by the reciprocal of the sum (as TensorFlow's kernel does). It reads and writes whole
@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "../core/config.hpp"
+#include "../core/fixed_string.hpp"
 #include "arch/exp.hpp"
 #include "arch/reduce.hpp"
 #include "arch/target.hpp"
@@ -164,137 +165,111 @@ inline simd_batch::batch_bool_type first_lanes(std::size_t count) noexcept {
 
 // ---- element-wise activations --------------------------------------------------------------
 
-struct linear_t {
-    static constexpr std::string_view name = "linear";
+// What every element-wise activation shares: its Keras name and `apply<T>`, which runs the
+// derived class' `formula` (a generic lambda) at T. Each activation stays a distinct type, so
+// that overloads and fusion patterns match exactly the activation they are written for.
+template <class Derived, fixed_string Name>
+struct elementwise_activation {
+    static constexpr std::string_view name = Name.view();
     template <class T>
     static T apply(T x) noexcept {
-        return x;
+        return Derived::formula(x);
     }
 };
 
-struct relu_t {
-    static constexpr std::string_view name = "relu";
-    template <class T>
-    static T apply(T x) noexcept {
+struct linear_t : elementwise_activation<linear_t, "linear"> {
+    static constexpr auto formula = [](auto x) noexcept { return x; };
+};
+
+struct relu_t : elementwise_activation<relu_t, "relu"> {
+    static constexpr auto formula = []<class T>(T x) noexcept {
         return xsimd::max(x, detail::splat<T>(0.0));
-    }
+    };
 };
 
 // Keras' leaky_relu (tf.nn.leaky_relu, Keras 3's activation): x for x > 0, else slope * x.
 // The slope is a std::ratio because clang 14 has no floating-point template arguments.
 template <class NegativeSlope = std::ratio<1, 5>>
 requires detail::is_ratio<NegativeSlope>
-struct leaky_relu_t {
-    static constexpr std::string_view name = "leaky_relu";
+struct leaky_relu_t : elementwise_activation<leaky_relu_t<NegativeSlope>, "leaky_relu"> {
     static constexpr double negative_slope =
         static_cast<double>(NegativeSlope::num) / static_cast<double>(NegativeSlope::den);
-    template <class T>
-    static T apply(T x) noexcept {
+    static constexpr auto formula = []<class T>(T x) noexcept {
         return detail::select(x > detail::splat<T>(0.0), x, detail::splat<T>(negative_slope) * x);
-    }
+    };
 };
 
-struct sigmoid_t {
-    static constexpr std::string_view name = "sigmoid";
-    // exp(-|x|) lies in (0, 1], so nothing overflows for any x; for x < 0 the result is
-    // e / (1 + e) rather than 1 - 1 / (1 + e), which would cancel to 0 long before the true
-    // value underflows.
-    template <class T>
-    static T apply(T x) noexcept {
+// exp(-|x|) lies in (0, 1], so nothing overflows for any x; for x < 0 the result is
+// e / (1 + e) rather than 1 - 1 / (1 + e), which would cancel to 0 long before the true
+// value underflows.
+struct sigmoid_t : elementwise_activation<sigmoid_t, "sigmoid"> {
+    static constexpr auto formula = [](auto x) noexcept {
         return detail::sigmoid_from_exp(x, detail::exp_nonpositive(-xsimd::abs(x)));
-    }
+    };
 };
 
-struct tanh_t {
-    static constexpr std::string_view name = "tanh";
-    template <class T>
-    static T apply(T x) noexcept {
-        return xsimd::tanh(x);
-    }
+struct tanh_t : elementwise_activation<tanh_t, "tanh"> {
+    static constexpr auto formula = [](auto x) noexcept { return xsimd::tanh(x); };
 };
 
-struct elu_t {
-    static constexpr std::string_view name = "elu";
-    template <class T>
-    static T apply(T x) noexcept {
+struct elu_t : elementwise_activation<elu_t, "elu"> {
+    static constexpr auto formula = []<class T>(T x) noexcept {
         return detail::elu(x, detail::splat<T>(1.0));
-    }
+    };
 };
 
 // The constants of Klambauer et al. (2017) to the precision TensorFlow's kernel and Keras 3 use;
 // tf.keras documents them rounded to 1.67326324 and 1.05070098, which is the same float.
-struct selu_t {
-    static constexpr std::string_view name = "selu";
+struct selu_t : elementwise_activation<selu_t, "selu"> {
     static constexpr double alpha = 1.6732632423543772848170429916717;
     static constexpr double scale = 1.0507009873554804934193349852946;
-    template <class T>
-    static T apply(T x) noexcept {
+    static constexpr auto formula = []<class T>(T x) noexcept {
         return detail::splat<T>(scale) * detail::elu(x, detail::splat<T>(alpha));
-    }
+    };
 };
 
 // Keras' default exact form, 0.5 x (1 + erf(x / sqrt 2)), written with erfc(-x / sqrt 2): the
 // same function, but it keeps its relative accuracy for negative x where 1 + erf cancels.
-struct gelu_t {
-    static constexpr std::string_view name = "gelu";
-    template <class T>
-    static T apply(T x) noexcept {
+struct gelu_t : elementwise_activation<gelu_t, "gelu"> {
+    static constexpr auto formula = []<class T>(T x) noexcept {
         const T minus_inv_sqrt2 = detail::splat<T>(-0.70710678118654752440);
         return detail::splat<T>(0.5) * x * xsimd::erfc(x * minus_inv_sqrt2);
-    }
+    };
 };
 
 // log(1 + exp(x)) rewritten so that exp never overflows and small results keep their digits.
-struct softplus_t {
-    static constexpr std::string_view name = "softplus";
-    template <class T>
-    static T apply(T x) noexcept {
+struct softplus_t : elementwise_activation<softplus_t, "softplus"> {
+    static constexpr auto formula = []<class T>(T x) noexcept {
         return xsimd::max(x, detail::splat<T>(0.0)) + xsimd::log1p(xsimd::exp(-xsimd::abs(x)));
-    }
+    };
 };
 
-struct softsign_t {
-    static constexpr std::string_view name = "softsign";
-    template <class T>
-    static T apply(T x) noexcept {
+struct softsign_t : elementwise_activation<softsign_t, "softsign"> {
+    static constexpr auto formula = []<class T>(T x) noexcept {
         return x / (detail::splat<T>(1.0) + xsimd::abs(x));
-    }
+    };
 };
 
-struct swish_t {
-    static constexpr std::string_view name = "swish";
-    template <class T>
-    static T apply(T x) noexcept {
-        return x * sigmoid_t::apply(x);
-    }
+struct swish_t : elementwise_activation<swish_t, "swish"> {
+    static constexpr auto formula = [](auto x) noexcept { return x * sigmoid_t::apply(x); };
 };
 
 // Keras 3's name for swish. A distinct type rather than a derived one, so that nothing written
 // for swish_t (an overload, a fusion pattern) silently matches silu_t.
-struct silu_t {
-    static constexpr std::string_view name = "silu";
-    template <class T>
-    static T apply(T x) noexcept {
-        return swish_t::apply(x);
-    }
+struct silu_t : elementwise_activation<silu_t, "silu"> {
+    static constexpr auto formula = swish_t::formula;
 };
 
-struct exponential_t {
-    static constexpr std::string_view name = "exponential";
-    template <class T>
-    static T apply(T x) noexcept {
-        return xsimd::exp(x);
-    }
+struct exponential_t : elementwise_activation<exponential_t, "exponential"> {
+    static constexpr auto formula = [](auto x) noexcept { return xsimd::exp(x); };
 };
 
 // tf.keras 2.x's piecewise-linear form; Keras 3 changed it to clip(x / 6 + 0.5, 0, 1).
-struct hard_sigmoid_t {
-    static constexpr std::string_view name = "hard_sigmoid";
-    template <class T>
-    static T apply(T x) noexcept {
+struct hard_sigmoid_t : elementwise_activation<hard_sigmoid_t, "hard_sigmoid"> {
+    static constexpr auto formula = []<class T>(T x) noexcept {
         return xsimd::clip(detail::splat<T>(0.2) * x + detail::splat<T>(0.5), detail::splat<T>(0.0),
                            detail::splat<T>(1.0));
-    }
+    };
 };
 
 // ---- row-wise activations ------------------------------------------------------------------

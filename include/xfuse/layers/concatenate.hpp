@@ -85,10 +85,9 @@ struct Concatenate : layer<Concatenate<Axis, Name, Tag>>, concatenate_kind<Axis>
     template <Shape... In>
     static void forward(const float*, std::size_t samples,
                         std::array<const float*, sizeof...(In)> in, float* out) noexcept {
-        using Out = output_shape<In...>;
-        constexpr std::size_t axis = rule<In...>::axis;
-        constexpr std::array<std::size_t, sizeof...(In)> sizes{In::dims[axis]...};
-        if constexpr (axis == Out::rank - 1) {
+        using Out = typename join<In...>::Out;
+        constexpr auto sizes = join<In...>::sizes;
+        if constexpr (join<In...>::along_rows) {
             // Row by row: each input's features land at their offset in the output row.
             const std::size_t rows = samples * Out::rows;
             for (std::size_t r = 0; r < rows; ++r) {
@@ -117,14 +116,13 @@ struct Concatenate : layer<Concatenate<Axis, Name, Tag>>, concatenate_kind<Axis>
                          std::array<const float*, sizeof...(In)>, const float*,
                          const float* out_grad,
                          std::array<float*, sizeof...(In)> in_grad) noexcept {
-        using Out = output_shape<In...>;
-        constexpr std::size_t axis = rule<In...>::axis;
-        constexpr std::array<std::size_t, sizeof...(In)> sizes{In::dims[axis]...};
+        using Out = typename join<In...>::Out;
+        constexpr auto sizes = join<In...>::sizes;
         const auto add = [](const float* from, std::size_t count, float* to) {
             for (std::size_t i = 0; i < count; ++i)
                 to[i] += from[i];
         };
-        if constexpr (axis == Out::rank - 1) {
+        if constexpr (join<In...>::along_rows) {
             const std::size_t rows = samples * Out::rows;
             for (std::size_t r = 0; r < rows; ++r) {
                 const float* source = out_grad + r * Out::row_stride;
@@ -146,12 +144,22 @@ struct Concatenate : layer<Concatenate<Axis, Name, Tag>>, concatenate_kind<Axis>
     }
 
   private:
+    // What forward and backward both traverse: the output, the joined axis, and each input's
+    // extent along it; along_rows when that axis is the last, so that rows are joined.
+    template <Shape... In>
+    struct join {
+        using Out = output_shape<In...>;
+        static constexpr std::size_t axis = rule<In...>::axis;
+        static constexpr std::array<std::size_t, sizeof...(In)> sizes{In::dims[axis]...};
+        static constexpr bool along_rows = axis == Out::rank - 1;
+    };
+
     // Joining along an outer axis: per sample, `count` repetitions of each input's block of
     // whole padded rows, sizes[k] floats for input k.
     template <Shape... In>
     struct outer_blocks {
-        using Out = output_shape<In...>;
-        static constexpr std::size_t axis = rule<In...>::axis;
+        using Out = typename join<In...>::Out;
+        static constexpr std::size_t axis = join<In...>::axis;
         static constexpr std::size_t count = [] {
             std::size_t n = 1;
             for (std::size_t i = 0; i < axis; ++i)

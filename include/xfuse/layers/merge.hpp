@@ -63,10 +63,15 @@ struct merge_layer : layer<Derived> {
     struct Class : detail::merge_layer<Class<Name, Tag>, kernels::Op, MinInputs, MaxInputs> { \
         static constexpr std::string_view class_name = #Class;                                \
         static constexpr std::string_view name = Name.view();                                 \
-    };
+    };                                                                                        \
+    namespace tagged {                                                                        \
+    template <class Tag, fixed_string Name = "">                                              \
+    using Class = xfuse::Class<Name, Tag>;                                                    \
+    }
 
 // A macro here because the six classes differ only in these four facts; each remains its own
-// class template, so that every written Add{} is its own layer with Keras' default name.
+// class template, so that every written Add{} is its own layer with Keras' default name. Each
+// also gets its alias with the identity tag first, for template code (layers/tagged.hpp).
 XFUSE_MERGE_LAYER(Add, add_op, 2, ~std::size_t{0})
 XFUSE_MERGE_LAYER(Subtract, subtract_op, 2, 2)
 XFUSE_MERGE_LAYER(Multiply, multiply_op, 2, ~std::size_t{0})

@@ -51,18 +51,8 @@ using Concatenate = xfuse::Concatenate<Axis, Name, Tag>;
 template <class Tag, int Axes, bool Normalize = false, fixed_string Name = "">
 using Dot = xfuse::Dot<Axes, Normalize, Name, Tag>;
 
-template <class Tag, fixed_string Name = "">
-using Add = xfuse::Add<Name, Tag>;
-template <class Tag, fixed_string Name = "">
-using Subtract = xfuse::Subtract<Name, Tag>;
-template <class Tag, fixed_string Name = "">
-using Multiply = xfuse::Multiply<Name, Tag>;
-template <class Tag, fixed_string Name = "">
-using Average = xfuse::Average<Name, Tag>;
-template <class Tag, fixed_string Name = "">
-using Maximum = xfuse::Maximum<Name, Tag>;
-template <class Tag, fixed_string Name = "">
-using Minimum = xfuse::Minimum<Name, Tag>;
+// Add, Subtract, Multiply, Average, Maximum and Minimum: declared with the merge layers
+// (layers/merge.hpp), from the one list of them.
 
 template <class Tag, fixed_string Name = "">
 using GlobalAveragePooling1D = xfuse::GlobalAveragePooling1D<Name, Tag>;

@@ -64,7 +64,7 @@ inline std::string unique_model_name(std::string_view base) {
     return n == 0 ? std::string(base) : std::string(base) + "_" + std::to_string(n);
 }
 
-// The weight-file operations a Model forwards to <xfuse/hdf5.hpp>'s io_file overloads.
+// The weight-file operations a Model forwards to <xfuse/hdf5.hpp>'s io_file.
 struct save_weights_file {};
 struct load_weights_file {};
 struct save_checkpoint_file {};
@@ -156,18 +156,19 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
     // load_checkpoint("c.h5"[, xf::by_name]): the weights and the compiled optimizer's state, so
     // fit() resumes bit for bit. Defined in <xfuse/hdf5.hpp> (CMake target xfuse::hdf5) as
     // io_file(operation, model, path, options...), found by argument-dependent lookup when a call
-    // is compiled, so this header needs no HDF5.
-    template <class Path, class... Options>
-    void save_weights(const Path& path, Options... options) const {
-        file_operation<detail::save_weights_file>(*this, path, options...);
+    // is compiled, so this header needs no HDF5. Saving reads the model and takes only a path;
+    // loading writes it and may match layers by name.
+    template <class Path>
+    void save_weights(const Path& path) const {
+        file_operation<detail::save_weights_file>(*this, path);
+    }
+    template <class Path>
+    void save_checkpoint(const Path& path) const {
+        file_operation<detail::save_checkpoint_file>(*this, path);
     }
     template <class Path, class... Options>
     void load_weights(const Path& path, Options... options) {
         file_operation<detail::load_weights_file>(*this, path, options...);
-    }
-    template <class Path, class... Options>
-    void save_checkpoint(const Path& path, Options... options) const {
-        file_operation<detail::save_checkpoint_file>(*this, path, options...);
     }
     template <class Path, class... Options>
     void load_checkpoint(const Path& path, Options... options) {

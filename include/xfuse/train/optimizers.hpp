@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -32,12 +33,44 @@
 namespace xfuse {
 
 namespace detail {
-inline void check_setting(bool ok, const char* optimizer, const char* setting, const char* expected,
-                          float value) {
-    if (!ok)
-        throw std::invalid_argument(std::string("xfuse::") + optimizer + ": " + setting + " must " +
-                                    expected + ", got " + std::to_string(value));
+
+// A range that a setting must lie in, and how an error says it.
+struct setting_range {
+    bool (*contains)(float);
+    const char* expected;
+};
+inline constexpr setting_range positive{[](float v) { return v > 0.0f; }, "be positive"};
+inline constexpr setting_range not_negative{[](float v) { return v >= 0.0f; }, "not be negative"};
+inline constexpr setting_range below_one{[](float v) { return v >= 0.0f && v < 1.0f; },
+                                         "lie in [0, 1)"};
+inline constexpr setting_range up_to_one{[](float v) { return v >= 0.0f && v <= 1.0f; },
+                                         "lie in [0, 1]"};
+
+struct setting {
+    const char* name;
+    float value;
+    setting_range range;
+};
+
+// Throws for the first setting outside its range (NaN is outside every range), naming the
+// optimizer, the setting, the range and the value.
+inline void check_settings(const char* optimizer, std::initializer_list<setting> settings) {
+    for (const setting& s : settings)
+        if (!s.range.contains(s.value))
+            throw std::invalid_argument(std::string("xfuse::") + optimizer + ": " + s.name +
+                                        " must " + s.range.expected + ", got " +
+                                        std::to_string(s.value));
 }
+
+// The settings that Adam and AdamW share.
+template <class Config>
+void check_adam_settings(const char* optimizer, const Config& c) {
+    check_settings(optimizer, {{"learning_rate", c.learning_rate, positive},
+                               {"beta_1", c.beta_1, below_one},
+                               {"beta_2", c.beta_2, below_one},
+                               {"epsilon", c.epsilon, not_negative}});
+}
+
 }  // namespace detail
 
 struct SGD {
@@ -46,10 +79,8 @@ struct SGD {
     bool nesterov = false;
 
     void validate() const {
-        detail::check_setting(learning_rate > 0.0f, "SGD", "learning_rate", "be positive",
-                              learning_rate);
-        detail::check_setting(momentum >= 0.0f && momentum <= 1.0f, "SGD", "momentum",
-                              "lie in [0, 1]", momentum);
+        detail::check_settings("SGD", {{"learning_rate", learning_rate, detail::positive},
+                                       {"momentum", momentum, detail::up_to_one}});
     }
 };
 
@@ -60,15 +91,7 @@ struct Adam {
     float epsilon = 1e-7f;
     bool amsgrad = false;
 
-    void validate() const {
-        detail::check_setting(learning_rate > 0.0f, "Adam", "learning_rate", "be positive",
-                              learning_rate);
-        detail::check_setting(beta_1 >= 0.0f && beta_1 < 1.0f, "Adam", "beta_1", "lie in [0, 1)",
-                              beta_1);
-        detail::check_setting(beta_2 >= 0.0f && beta_2 < 1.0f, "Adam", "beta_2", "lie in [0, 1)",
-                              beta_2);
-        detail::check_setting(epsilon >= 0.0f, "Adam", "epsilon", "not be negative", epsilon);
-    }
+    void validate() const { detail::check_adam_settings("Adam", *this); }
 };
 
 // Keras' AdamW: decoupled weight decay w -= lr*weight_decay*w, then the Adam step.
@@ -81,9 +104,8 @@ struct AdamW {
     bool amsgrad = false;
 
     void validate() const {
-        Adam{learning_rate, beta_1, beta_2, epsilon, amsgrad}.validate();
-        detail::check_setting(weight_decay >= 0.0f, "AdamW", "weight_decay", "not be negative",
-                              weight_decay);
+        detail::check_adam_settings("AdamW", *this);
+        detail::check_settings("AdamW", {{"weight_decay", weight_decay, detail::not_negative}});
     }
 };
 
@@ -95,12 +117,10 @@ struct RMSprop {
     bool centered = false;
 
     void validate() const {
-        detail::check_setting(learning_rate > 0.0f, "RMSprop", "learning_rate", "be positive",
-                              learning_rate);
-        detail::check_setting(rho >= 0.0f && rho < 1.0f, "RMSprop", "rho", "lie in [0, 1)", rho);
-        detail::check_setting(momentum >= 0.0f && momentum <= 1.0f, "RMSprop", "momentum",
-                              "lie in [0, 1]", momentum);
-        detail::check_setting(epsilon >= 0.0f, "RMSprop", "epsilon", "not be negative", epsilon);
+        detail::check_settings("RMSprop", {{"learning_rate", learning_rate, detail::positive},
+                                           {"rho", rho, detail::below_one},
+                                           {"momentum", momentum, detail::up_to_one},
+                                           {"epsilon", epsilon, detail::not_negative}});
     }
 };
 
@@ -110,12 +130,10 @@ struct Adagrad {
     float epsilon = 1e-7f;
 
     void validate() const {
-        detail::check_setting(learning_rate > 0.0f, "Adagrad", "learning_rate", "be positive",
-                              learning_rate);
-        detail::check_setting(initial_accumulator_value >= 0.0f, "Adagrad",
-                              "initial_accumulator_value", "not be negative",
-                              initial_accumulator_value);
-        detail::check_setting(epsilon >= 0.0f, "Adagrad", "epsilon", "not be negative", epsilon);
+        detail::check_settings("Adagrad", {{"learning_rate", learning_rate, detail::positive},
+                                           {"initial_accumulator_value", initial_accumulator_value,
+                                            detail::not_negative},
+                                           {"epsilon", epsilon, detail::not_negative}});
     }
 };
 
