@@ -1,6 +1,7 @@
 // The sequence layers' weights in tf.keras 2.x HDF5 files: Keras' weight names (Embedding's
-// embeddings:0; TokenAndPositionEmbedding's sublayer tables under their sublayers' names), and a
-// trained token model's save/load round trip, bit for bit in weights and predictions.
+// embeddings:0; TokenAndPositionEmbedding's sublayer tables under their sublayers' names),
+// LayerNormalization's gamma and beta, and a trained token model's save/load round trip, bit for
+// bit in weights and predictions.
 #define BOOST_TEST_MODULE io_keras_h5_sequence_weights
 #include <boost/test/unit_test.hpp>
 #include <random>
@@ -91,6 +92,19 @@ BOOST_AUTO_TEST_CASE(reads_the_h5py_fixtures_of_both_embeddings) {
         BOOST_TEST(same_bits(model.get_weights(),
                              sequence_fixture(model.get_weights(), {{0, 0}, {0, 1}}, 21)));
     }
+}
+
+// transformer_tf2.h5's two LayerNormalization layers (layers 2 and 5), by name: gamma:0 then
+// beta:0. (Keras 3 files are matched by position, as Keras 3 does: the whole Transformer.)
+BOOST_AUTO_TEST_CASE(reads_layer_normalization_by_name) {
+    xf::clear_session();
+    auto x = xf::Input<6, 8>{};
+    auto first = xf::LayerNormalization{{.epsilon = 1e-6f}}(x);
+    auto model = xf::Model{xf::inputs(x), xf::LayerNormalization{{.epsilon = 1e-6f}}(first)};
+    model.load_weights(fixture("transformer_tf2.h5"), xf::by_name);
+    BOOST_TEST(
+        same_bits(model.get_weights(),
+                  sequence_fixture(model.get_weights(), {{2, 0}, {2, 1}, {5, 0}, {5, 1}}, 21)));
 }
 
 BOOST_AUTO_TEST_CASE(a_trained_token_model_round_trips) {
