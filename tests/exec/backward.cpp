@@ -225,8 +225,8 @@ void train_step_gradients(const seed::model_type& model, const batch& data, grad
         g[b * output_node::shape_type::storage] = static_cast<float>(
             Gradient == xf::output_gradient::logits ? dz : dz / (sigmoid * (1 - sigmoid)));
     }
-    xf::backward_plan<graph, Fusion, Gradient>::run(model.bindings(), grads.layers,
-                                                    scratch.data(), grad_scratch.data(), n);
+    xf::backward_plan<graph, Fusion, Gradient>::run(model.bindings(), grads.layers, scratch.data(),
+                                                    grad_scratch.data(), n);
 }
 
 double max_relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
