@@ -11,9 +11,13 @@
 //
 // Where a whole row and the blocks' other rows fit in registers (dense_blocking<N>::whole_row),
 // the epilogue runs on the accumulators. Otherwise (a 96-wide row on a target of 16 registers)
-// the blocks of a row of blocks are stored into one small logits buffer that stays in L1, and
-// the same epilogue then runs on it, once the row's last block is done: in groups of rows with
-// the logits as memory operands, or, for a lone row, on the row loaded into registers.
+// a block would hold 2 registers of 6 rows, and the product is computed a row at a time by
+// dense_nonzero.hpp instead, which skips the row's zero features (x is often relu output: about
+// half its features are zero) and holds as many registers of the row as leave room for the
+// broadcast: it runs only the nonzero features' FMAs, but each with its own weight load, so
+// without zeros it is slower than the blocked product. Each row's logits go to one
+// small buffer that stays in L1, and the same epilogue runs on it in groups of rows, with the
+// logits as memory operands.
 #pragma once
 
 #include <array>
@@ -23,6 +27,7 @@
 #include "../core/config.hpp"
 #include "activations.hpp"
 #include "arch/target.hpp"
+#include "dense_nonzero.hpp"
 #include "dense_tile.hpp"
 
 namespace xfuse::kernels {
@@ -160,37 +165,24 @@ void attention_pooling_rows(const float* kernel, const float* bias, const float*
                                            pooled_stride, row);
                                    });
     } else {
+        // Groups of 3 rows: enough chains side by side in the epilogue, few enough that their
+        // maxes, sums and dot products mostly stay in registers next to the exps' temporaries.
         constexpr std::size_t stride = padded(N);
-        alignas(buffer_alignment) float logits[blocking::rows * stride];
-        for_each_dense_block<N, N>(
-            kernel, bias, x, x_stride, rows,
-            [&]<std::size_t S, std::size_t R>(accumulator_block<S, R>& acc, std::size_t row,
-                                              std::size_t column) {
-                store_block(acc, logits + column, stride,
-                            [](const simd_batch& value) { return value; });
-                if (column + R * simd_width != stride)
-                    return;
-                if constexpr (S == 1) {
-                    // A lone row: its logits fit in registers, and nothing runs beside it.
-                    accumulator_block<1, blocking::row_registers> row_logits;
-                    XFUSE_UNROLL
-                    for (std::size_t j = 0; j < blocking::row_registers; ++j)
-                        row_logits[0][j] = simd_batch::load_aligned(logits + j * simd_width);
-                    detail::pool_attention_rows<N, StoreWeights>(row_logits, x, x_stride, weights,
-                                                                 weights_stride, pooled,
-                                                                 pooled_stride, row);
-                } else {
-                    // Groups of 3 or 2 rows: enough chains side by side, few enough that their
-                    // maxes, sums and dot products mostly stay in registers next to the exps'
-                    // temporaries.
-                    constexpr std::size_t group = S % 3 == 0 ? 3 : (S % 2 == 0 ? 2 : 1);
-                    XFUSE_UNROLL
-                    for (std::size_t s = 0; s < S; s += group)
-                        detail::pool_buffered_attention_rows<N, StoreWeights, group>(
-                            logits + s * stride, stride, x, x_stride, weights, weights_stride,
-                            pooled, pooled_stride, row + s);
-                }
-            });
+        constexpr std::size_t group = 3;
+        alignas(buffer_alignment) float logits[group * stride];
+        std::size_t row = 0;
+        for (; row + group <= rows; row += group) {
+            for (std::size_t s = 0; s < group; ++s)
+                dense_nonzero_row<N, N>(kernel, bias, x + (row + s) * x_stride,
+                                        logits + s * stride);
+            detail::pool_buffered_attention_rows<N, StoreWeights, group>(
+                logits, stride, x, x_stride, weights, weights_stride, pooled, pooled_stride, row);
+        }
+        for (; row < rows; ++row) {
+            dense_nonzero_row<N, N>(kernel, bias, x + row * x_stride, logits);
+            detail::pool_buffered_attention_rows<N, StoreWeights, 1>(
+                logits, stride, x, x_stride, weights, weights_stride, pooled, pooled_stride, row);
+        }
     }
 }
 
