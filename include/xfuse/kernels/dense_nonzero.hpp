@@ -9,11 +9,14 @@
 // wider row takes several passes over the list), with no data-dependent branch in the FMA loop.
 // Each weight loaded feeds one FMA, so the bound is the load ports (one weight load per FMA, plus
 // the broadcast) on the nonzero features' share of the FMAs, while the weights
-// (In * padded(Out) floats) stay in L1.
+// (In * padded(Out) floats) fit in L1; without zeros it is slower than the blocked product,
+// which loads a weight once for several rows. The listing costs a few instructions per register
+// of x.
 //
 // The sums run over k in ascending order with dense_tile.hpp's split into two halves, so a
 // result equals accumulate_rows' for the same row except where a skipped term is not an exact
-// zero: the sign of a zero sum, and 0 * inf or 0 * NaN in W (the dense product's NaN). A NaN
+// zero: the sign of a zero sum, and where W holds an infinity or a NaN against a zero input
+// (the dense product's NaN is skipped); finite weights are assumed. A NaN
 // or an infinity in x is listed (it is not equal to 0) and propagates.
 #pragma once
 
