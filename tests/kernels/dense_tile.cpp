@@ -85,6 +85,11 @@ const auto relu = [](reference::matrix m) { return reference::relu(std::move(m))
 const auto sigmoid = [](reference::matrix m) { return reference::sigmoid(std::move(m)); };
 const auto softmax = [](reference::matrix m) { return reference::softmax(std::move(m)); };
 
+template <std::size_t... N, class F>
+void for_each_width(F f) {
+    (f.template operator()<N>(), ...);
+}
+
 // pooled[r] = sum_j softmax(x W + b)[r, j] x[r, j], and the weights, with the blocked product
 // and the zero-skipping one where a row does not fit the registers.
 template <std::size_t N, bool SkipZeros>
@@ -209,16 +214,10 @@ BOOST_AUTO_TEST_CASE(softmax_in_registers_and_over_a_stored_row) {
 }
 
 BOOST_AUTO_TEST_CASE(attention_matches_the_reference) {
-    check_attention<8, false>();
-    check_attention<8, true>();
-    check_attention<17, false>();
-    check_attention<17, true>();
-    check_attention<33, false>();
-    check_attention<33, true>();
-    check_attention<96, false>();
-    check_attention<96, true>();
-    check_attention<128, false>();
-    check_attention<128, true>();
+    for_each_width<8, 17, 33, 96, 128>([]<std::size_t N>() {
+        check_attention<N, false>();
+        check_attention<N, true>();
+    });
 }
 
 // The seed model's 96-wide attention fuses on every target: in registers where a block of 3
