@@ -19,13 +19,14 @@ Two runs from the same weights, one epoch of N = 10 samples in batches of 4 with
 (3 steps, the last with 2 samples), the predictions of each step taken before its update:
   sparse: SparseCategoricalCrossentropy, SparseCategoricalAccuracy, SGD(learning_rate=0.5);
           then evaluate on all samples with the final weights.
-  dense:  CategoricalCrossentropy, CategoricalAccuracy, Adam(learning_rate=0.01) with Keras'
-          epsilon added to sqrt(v) without bias correction.
+  dense:  CategoricalCrossentropy, CategoricalAccuracy, Keras' Adam with its defaults (the one of
+          make_training_fixture.py).
 
 Everything is float64 and written from the published formulas only (numpy, no Keras). The
 analytic gradients are checked against central finite differences before anything is written.
 
-Format: as make_training_fixture.py (a line `name rows cols`, then the rows; '#' comments).
+Format: make_training_fixture.py's, written by its `write` (a line `name rows cols`, then the rows;
+'#' comments).
 x is written as (N*T, D) rows, the one-hot labels as (N*T, C).
 
 Run: /usr/bin/python3 tests/data/make_sequence_output_fixture.py  (writes next to this script)
@@ -34,11 +35,11 @@ import os
 
 import numpy as np
 
+from make_training_fixture import Adam, write
+
 SEED = 20261208
 N, T, D, H, C, BATCH = 10, 3, 4, 6, 5, 4
 SGD_LR = 0.5
-# Keras keeps the hyperparameters as float32 variables: use those values.
-ADAM_LR, BETA_1, BETA_2, EPSILON = (float(np.float32(v)) for v in (0.01, 0.9, 0.999, 1e-7))
 NAMES = ["W1", "b1", "W2", "b2"]
 
 
@@ -115,21 +116,6 @@ def sgd(P, g):
         P[k] -= SGD_LR * g[k]
 
 
-class Adam:
-    def __init__(self, P):
-        self.t = 0
-        self.m = {k: np.zeros_like(v) for k, v in P.items()}
-        self.v = {k: np.zeros_like(v) for k, v in P.items()}
-
-    def __call__(self, P, g):
-        self.t += 1
-        alpha = ADAM_LR * np.sqrt(1 - BETA_2 ** self.t) / (1 - BETA_1 ** self.t)
-        for k in P:
-            self.m[k] += (g[k] - self.m[k]) * (1 - BETA_1)
-            self.v[k] += (g[k] * g[k] - self.v[k]) * (1 - BETA_2)
-            P[k] -= alpha * self.m[k] / (np.sqrt(self.v[k]) + EPSILON)
-
-
 def one_epoch(initial, x, labels, onehot, update):
     """Returns the final weights, the step losses, the epoch loss and the epoch accuracy."""
     P = {k: v.copy() for k, v in initial.items()}
@@ -144,14 +130,6 @@ def one_epoch(initial, x, labels, onehot, update):
     return P, losses, epoch_loss, hits / (N * T)
 
 
-def write(out, name, array):
-    a = np.asarray(array, dtype=np.float64)
-    a = a.reshape(1, -1) if a.ndim < 2 else a
-    out.write(f"{name} {a.shape[0]} {a.shape[1]}\n")
-    for row in a:
-        out.write(" ".join(f"{v:.17g}" for v in row) + "\n")
-
-
 def main():
     rng = np.random.default_rng(SEED)
     P = initial_weights(rng)
@@ -164,7 +142,7 @@ def main():
     sparse, sparse_losses, sparse_loss, sparse_accuracy = one_epoch(P, x, labels, onehot, sgd)
     evaluate_loss = loss(sparse, x, onehot)
     evaluate_accuracy = accuracy_hits(sparse, x, labels) / (N * T)
-    dense, dense_losses, dense_loss, dense_accuracy = one_epoch(P, x, labels, onehot, Adam(P))
+    dense, dense_losses, dense_loss, dense_accuracy = one_epoch(P, x, labels, onehot, Adam(P).step)
 
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sequence_output_fixture.txt")
     with open(path, "w") as out:

@@ -15,18 +15,11 @@
 #include <xfuse/xfuse.hpp>
 
 #include "support/fixture_reader.hpp"
+#include "support/weight_difference.hpp"
 
 namespace xf = xfuse;
 
 namespace {
-
-double max_weight_difference(const std::vector<xt::xarray<float>>& a,
-                             const std::vector<xt::xarray<float>>& b) {
-    double worst = 0;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        worst = std::max(worst, double(xt::amax(xt::abs(a[i] - b[i]))()));
-    return worst;
-}
 
 // A fixture array (rows of values) as a tensor of the given shape.
 template <std::size_t Rank>
@@ -61,29 +54,37 @@ auto fixture_model() {
     return xf::Model{xf::inputs(in), xf::Dense<C, xf::softmax, "tags">{}(hidden)};
 }
 
-const xf::FitOptions one_epoch{.epochs = 1, .batch_size = 4, .shuffle = false, .verbose = 0};
+// The fixture's model trained one epoch from its initial weights (10 samples in batches of 4, no
+// shuffling), checked against the fixture's run `run`: the epoch's loss and metric, the weights.
+template <class Optimizer, class Loss, class Metric, class Labels>
+auto check_one_epoch(const fixture::file& data, const std::string& run, const Optimizer& optimizer,
+                     const Loss& loss, const Metric& metric, const Labels& labels) {
+    auto model = fixture_model();
+    model.set_weights(fixture_weights(data, "initial_"));
+    model.compile(optimizer, loss, xf::metrics(metric));
+    std::ostringstream quiet;
+    const xf::History h = model.fit(
+        as_tensor<3>(data.at("x"), {N, T, D}), labels,
+        xf::FitOptions{.epochs = 1, .batch_size = 4, .shuffle = false, .verbose = 0}, quiet);
+    BOOST_TEST(h.history.at("loss").at(0) == data.at(run + "_epoch_loss")(0, 0),
+               boost::test_tools::tolerance(1e-5));
+    BOOST_TEST(h.history.at(metric.name).at(0) == data.at(run + "_epoch_accuracy")(0, 0),
+               boost::test_tools::tolerance(1e-9));
+    BOOST_TEST(max_weight_difference(model.get_weights(), fixture_weights(data, run + "_final_")) <=
+               1e-5);
+    BOOST_TEST(model.optimizer_states().at(0).iterations == 3);
+    return model;
+}
 
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(sparse_labels_one_epoch_matches_the_numpy_reference) {
     const fixture::file data(XFUSE_TEST_DATA "/sequence_output_fixture.txt");
-    auto model = fixture_model();
-    model.set_weights(fixture_weights(data, "initial_"));
-    model.compile(xf::SGD{.learning_rate = 0.5f}, xf::SparseCategoricalCrossentropy{},
-                  xf::metrics(xf::SparseCategoricalAccuracy{}));
     const auto x = as_tensor<3>(data.at("x"), {N, T, D});
     const auto labels = as_tensor<2>(data.at("labels"), {N, T});
-    std::ostringstream quiet;
-    const xf::History h = model.fit(x, labels, one_epoch, quiet);
-
-    BOOST_TEST(h.history.at("loss").at(0) == data.at("sparse_epoch_loss")(0, 0),
-               boost::test_tools::tolerance(1e-5));
-    BOOST_TEST(
-        h.history.at("sparse_categorical_accuracy").at(0) == data.at("sparse_epoch_accuracy")(0, 0),
-        boost::test_tools::tolerance(1e-9));
-    BOOST_TEST(max_weight_difference(model.get_weights(), fixture_weights(data, "sparse_final_")) <=
-               1e-5);
-    BOOST_TEST(model.optimizer_states().at(0).iterations == 3);
+    auto model = check_one_epoch(data, "sparse", xf::SGD{.learning_rate = 0.5f},
+                                 xf::SparseCategoricalCrossentropy{},
+                                 xf::SparseCategoricalAccuracy{}, labels);
 
     // evaluate with the final weights; class indices as int32, as a Keras user has them.
     const std::vector<double> evaluated = model.evaluate(x, labels);
@@ -94,7 +95,7 @@ BOOST_AUTO_TEST_CASE(sparse_labels_one_epoch_matches_the_numpy_reference) {
     const xt::xtensor<std::int32_t, 2> int_labels = xt::cast<std::int32_t>(labels);
     BOOST_TEST(model.evaluate(x, int_labels) == evaluated);
     // Keras also takes the class indices with a trailing axis of 1, and batches of any size
-    // give the same mean (3 samples: batches of 3, 3, 3 and 1).
+    // give the same mean (batches of 3, 3, 3 and 1 samples).
     xt::xtensor<float, 3> column({N, T, 1});
     std::copy(labels.begin(), labels.end(), column.begin());
     BOOST_TEST(model.evaluate(x, column) == evaluated);
@@ -105,21 +106,8 @@ BOOST_AUTO_TEST_CASE(sparse_labels_one_epoch_matches_the_numpy_reference) {
 
 BOOST_AUTO_TEST_CASE(dense_labels_one_epoch_matches_the_numpy_reference) {
     const fixture::file data(XFUSE_TEST_DATA "/sequence_output_fixture.txt");
-    auto model = fixture_model();
-    model.set_weights(fixture_weights(data, "initial_"));
-    model.compile(xf::Adam{.learning_rate = 0.01f}, xf::CategoricalCrossentropy{},
-                  xf::metrics(xf::CategoricalAccuracy{}));
-    const auto x = as_tensor<3>(data.at("x"), {N, T, D});
-    const auto onehot = as_tensor<3>(data.at("onehot"), {N, T, C});
-    std::ostringstream quiet;
-    const xf::History h = model.fit(x, onehot, one_epoch, quiet);
-
-    BOOST_TEST(h.history.at("loss").at(0) == data.at("dense_epoch_loss")(0, 0),
-               boost::test_tools::tolerance(1e-5));
-    BOOST_TEST(h.history.at("categorical_accuracy").at(0) == data.at("dense_epoch_accuracy")(0, 0),
-               boost::test_tools::tolerance(1e-9));
-    BOOST_TEST(max_weight_difference(model.get_weights(), fixture_weights(data, "dense_final_")) <=
-               1e-5);
+    check_one_epoch(data, "dense", xf::Adam{}, xf::CategoricalCrossentropy{},
+                    xf::CategoricalAccuracy{}, as_tensor<3>(data.at("onehot"), {N, T, C}));
 }
 
 BOOST_AUTO_TEST_CASE(predict_gives_a_distribution_per_position) {
