@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <xfuse/xfuse.hpp>
+#include <xtensor/xview.hpp>
 
 #include "support/fixture_reader.hpp"
 #include "support/weight_difference.hpp"
@@ -54,12 +55,21 @@ auto fixture_model() {
     return xf::Model{xf::inputs(in), xf::Dense<C, xf::softmax, "tags">{}(hidden)};
 }
 
-// The fixture's model trained one epoch from its initial weights (10 samples in batches of 4, no
-// shuffling), checked against the fixture's run `run`: the epoch's loss and metric, the weights.
-template <class Optimizer, class Loss, class Metric, class Labels>
-auto check_one_epoch(const fixture::file& data, const std::string& run, const Optimizer& optimizer,
-                     const Loss& loss, const Metric& metric, const Labels& labels) {
-    auto model = fixture_model();
+// The same network with its softmax as an Activation layer of its own (the same weights).
+auto activation_layer_model() {
+    auto in = xf::Input<T, D>{};
+    auto logits = xf::Dense<C>{}(xf::Dense<6, xf::relu>{}(in));
+    return xf::Model{xf::inputs(in), xf::Activation<xf::softmax>{}(logits)};
+}
+
+// The fixture's model (made by `make_model`) trained one epoch from its initial weights (10
+// samples in batches of 4, no shuffling), checked against the fixture's run `run`: the epoch's
+// loss and metric, the weights.
+template <class MakeModel, class Optimizer, class Loss, class Metric, class Labels>
+auto check_one_epoch(MakeModel make_model, const fixture::file& data, const std::string& run,
+                     const Optimizer& optimizer, const Loss& loss, const Metric& metric,
+                     const Labels& labels) {
+    auto model = make_model();
     model.set_weights(fixture_weights(data, "initial_"));
     model.compile(optimizer, loss, xf::metrics(metric));
     std::ostringstream quiet;
@@ -82,7 +92,7 @@ BOOST_AUTO_TEST_CASE(sparse_labels_one_epoch_matches_the_numpy_reference) {
     const fixture::file data(XFUSE_TEST_DATA "/sequence_output_fixture.txt");
     const auto x = as_tensor<3>(data.at("x"), {N, T, D});
     const auto labels = as_tensor<2>(data.at("labels"), {N, T});
-    auto model = check_one_epoch(data, "sparse", xf::SGD{.learning_rate = 0.5f},
+    auto model = check_one_epoch(fixture_model, data, "sparse", xf::SGD{.learning_rate = 0.5f},
                                  xf::SparseCategoricalCrossentropy{},
                                  xf::SparseCategoricalAccuracy{}, labels);
 
@@ -106,8 +116,42 @@ BOOST_AUTO_TEST_CASE(sparse_labels_one_epoch_matches_the_numpy_reference) {
 
 BOOST_AUTO_TEST_CASE(dense_labels_one_epoch_matches_the_numpy_reference) {
     const fixture::file data(XFUSE_TEST_DATA "/sequence_output_fixture.txt");
-    check_one_epoch(data, "dense", xf::Adam{}, xf::CategoricalCrossentropy{},
+    check_one_epoch(fixture_model, data, "dense", xf::Adam{}, xf::CategoricalCrossentropy{},
                     xf::CategoricalAccuracy{}, as_tensor<3>(data.at("onehot"), {N, T, C}));
+}
+
+BOOST_AUTO_TEST_CASE(an_activation_layer_output_trains_through_the_logits_per_position) {
+    // Keras attaches the logits to the softmax whichever layer applies it: the same run.
+    const fixture::file data(XFUSE_TEST_DATA "/sequence_output_fixture.txt");
+    check_one_epoch(activation_layer_model, data, "sparse", xf::SGD{.learning_rate = 0.5f},
+                    xf::SparseCategoricalCrossentropy{}, xf::SparseCategoricalAccuracy{},
+                    as_tensor<2>(data.at("labels"), {N, T}));
+    check_one_epoch(activation_layer_model, data, "dense", xf::Adam{},
+                    xf::CategoricalCrossentropy{}, xf::CategoricalAccuracy{},
+                    as_tensor<3>(data.at("onehot"), {N, T, C}));
+}
+
+BOOST_AUTO_TEST_CASE(validation_takes_the_last_samples_with_all_their_positions) {
+    const fixture::file data(XFUSE_TEST_DATA "/sequence_output_fixture.txt");
+    auto model = fixture_model();
+    model.set_weights(fixture_weights(data, "initial_"));
+    model.compile(xf::SGD{.learning_rate = 0.5f}, xf::SparseCategoricalCrossentropy{},
+                  xf::metrics(xf::SparseCategoricalAccuracy{}));
+    const auto x = as_tensor<3>(data.at("x"), {N, T, D});
+    const auto labels = as_tensor<2>(data.at("labels"), {N, T});
+    const xf::FitOptions options{
+        .epochs = 1, .batch_size = 4, .validation_split = 0.3f, .shuffle = false, .verbose = 0};
+    std::ostringstream quiet;
+    const xf::History h = model.fit(x, labels, options, quiet);
+    // val_* is evaluate() on the last samples with the final weights.
+    const std::size_t first = options.training_rows(N);
+    BOOST_TEST_REQUIRE(first == 7u);
+    const xt::xtensor<float, 3> x_validation = xt::view(x, xt::range(first, N));
+    const xt::xtensor<float, 2> labels_validation = xt::view(labels, xt::range(first, N));
+    const std::vector<double> evaluated = model.evaluate(x_validation, labels_validation);
+    BOOST_TEST(h.history.at("val_loss").at(0) == evaluated.at(0),
+               boost::test_tools::tolerance(1e-6));
+    BOOST_TEST(h.history.at("val_sparse_categorical_accuracy").at(0) == evaluated.at(1));
 }
 
 BOOST_AUTO_TEST_CASE(predict_gives_a_distribution_per_position) {
@@ -129,36 +173,50 @@ BOOST_AUTO_TEST_CASE(predict_gives_a_distribution_per_position) {
 
 namespace {
 
-// `samples` (samples, T, D) sequences of normal values, deterministic.
-xt::xtensor<float, 3> random_sequences(std::size_t samples, std::size_t steps, std::size_t width,
-                                       unsigned seed) {
+// (rows, width) normal values, deterministic.
+xt::xtensor<float, 2> random_rows(std::size_t rows, std::size_t width, unsigned seed) {
     std::mt19937 engine(seed);
     std::normal_distribution<float> normal(0.0f, 1.0f);
-    xt::xtensor<float, 3> x({samples, steps, width});
+    xt::xtensor<float, 2> x({rows, width});
     for (float& v : x)
         v = normal(engine);
     return x;
 }
 
-// The same rows as a rank-`Rank` tensor of `shape` (the data is row-major: a reshape).
-template <std::size_t Rank, class E>
-xt::xtensor<float, Rank> reshaped(const E& e, const std::array<std::size_t, Rank>& shape) {
-    xt::xtensor<float, Rank> t(shape);
-    BOOST_TEST_REQUIRE(t.size() == e.size());
-    std::copy(e.begin(), e.end(), t.begin());
+// The same values with another shape (row-major: a reshape).
+xt::xarray<float> reshaped(const xt::xtensor<float, 2>& rows,
+                           const std::vector<std::size_t>& shape) {
+    xt::xarray<float> t = xt::xarray<float>::from_shape(shape);
+    BOOST_TEST_REQUIRE(t.size() == rows.size());
+    std::copy(rows.begin(), rows.end(), t.begin());
     return t;
 }
 
-// A (T, Units) model on (T, 6) sequences and the rank-1 model on (6) rows, with the same weights,
-// seen on the same values: the sequence model's N samples are the flat model's N*T rows. Keras'
-// loss is a mean over positions, so both must give the same evaluate() values, the same epoch
-// loss and metrics, and the same weights after an epoch in batches of B samples (B*T rows).
-template <auto Output, std::size_t Units, std::size_t Steps, class Loss, class... Metrics>
-void check_same_as_flattened_rows(const Loss& loss, const xt::xtensor<float, 3>& labels,
+// The Input of shape (Dims...) (an alias template takes no pack into its fixed axes).
+template <class Tag, std::size_t... Dims>
+struct input_of;
+template <class Tag, std::size_t D0, std::size_t D1>
+struct input_of<Tag, D0, D1> {
+    using type = xf::tagged::Input<Tag, D0, D1>;
+};
+template <class Tag, std::size_t D0, std::size_t D1, std::size_t D2>
+struct input_of<Tag, D0, D1, D2> {
+    using type = xf::tagged::Input<Tag, D0, D1, D2>;
+};
+
+// A model whose output has the positions (Positions...) and Units values at each, on inputs of
+// shape (Positions..., 6), and the rank-1 model on rows of 6, with the same weights, seen on the
+// same values: the first model's N samples are the flat model's N*P rows (P positions per
+// sample), and `label_rows` are the flat model's labels. Keras' loss is a mean over positions,
+// so both must give the same evaluate() values, the same epoch loss and metrics, and the same
+// weights after an epoch in batches of B samples (B*P rows).
+template <auto Output, std::size_t Units, std::size_t... Positions, class Loss, class... Metrics>
+void check_same_as_flattened_rows(const Loss& loss, const xt::xtensor<float, 2>& label_rows,
                                   Metrics... metrics) {
     constexpr std::size_t width = 6, samples = 7, batch = 3;  // batches of 3, 3, 1 samples
+    constexpr std::size_t positions = (Positions * ...);
     // Inside a template, layers name their identity (layers/tagged.hpp).
-    auto sequence_in = xf::tagged::Input<struct sequence_in, Steps, width>{};
+    auto sequence_in = typename input_of<struct sequence_in, Positions..., width>::type{};
     auto sequence =
         xf::Model{xf::inputs(sequence_in),
                   xf::tagged::Dense<struct sequence_out, Units, Output>{}(
@@ -174,19 +232,18 @@ void check_same_as_flattened_rows(const Loss& loss, const xt::xtensor<float, 3>&
     sequence.set_weights(weights);
     flat.set_weights(weights);
 
-    const auto x = random_sequences(samples, Steps, width, 17);
-    const auto x_rows = reshaped<2>(x, {samples * Steps, width});
-    const std::size_t label_cols = labels.shape(2);
-    const auto y_rows = reshaped<2>(labels, {samples * Steps, label_cols});
-    // Sparse labels of a sequence output are (N, T); a rank-1 output's are (N, 1).
-    const auto y = label_cols == 1 && Units > 1
-                       ? xt::xarray<float>(reshaped<2>(labels, {samples, Steps}))
-                       : xt::xarray<float>(labels);
+    const auto x_rows = random_rows(samples * positions, width, 17);
+    const auto x = reshaped(x_rows, {samples, Positions..., width});
+    BOOST_TEST_REQUIRE(label_rows.shape(0) == samples * positions);
+    // Class indices are one per position, (N, Positions...); other labels one row per position.
+    const auto y = std::is_same_v<Loss, xf::SparseCategoricalCrossentropy>
+                       ? reshaped(label_rows, {samples, Positions...})
+                       : reshaped(label_rows, {samples, Positions..., label_rows.shape(1)});
 
     sequence.compile(xf::SGD{.learning_rate = 0.5f}, loss, xf::metrics(metrics...));
     flat.compile(xf::SGD{.learning_rate = 0.5f}, loss, xf::metrics(metrics...));
     const std::vector<double> sequence_values = sequence.evaluate(x, y);
-    const std::vector<double> flat_values = flat.evaluate(x_rows, y_rows, 64);
+    const std::vector<double> flat_values = flat.evaluate(x_rows, label_rows, 64);
     BOOST_TEST_REQUIRE(sequence_values.size() == flat_values.size());
     for (std::size_t i = 0; i < flat_values.size(); ++i)
         BOOST_TEST(sequence_values[i] == flat_values[i], boost::test_tools::tolerance(1e-5));
@@ -195,65 +252,63 @@ void check_same_as_flattened_rows(const Loss& loss, const xt::xtensor<float, 3>&
     const xf::History a = sequence.fit(
         x, y, xf::FitOptions{.epochs = 1, .batch_size = batch, .shuffle = false, .verbose = 0},
         quiet);
-    const xf::History b = flat.fit(
-        x_rows, y_rows,
-        xf::FitOptions{.epochs = 1, .batch_size = batch * Steps, .shuffle = false, .verbose = 0},
-        quiet);
+    const xf::History b =
+        flat.fit(x_rows, label_rows,
+                 xf::FitOptions{
+                     .epochs = 1, .batch_size = batch * positions, .shuffle = false, .verbose = 0},
+                 quiet);
     for (const auto& [name, values] : b.history)
         BOOST_TEST(a.history.at(name).at(0) == values.at(0), boost::test_tools::tolerance(1e-5));
     BOOST_TEST(max_weight_difference(sequence.get_weights(), flat.get_weights()) < 1e-5);
     BOOST_TEST(max_weight_difference(sequence.get_weights(), weights) > 1e-3);  // it trained
 }
 
-// (samples, steps, units) labels: one-hot rows, or independent 0/1 values.
-xt::xtensor<float, 3> class_labels(std::size_t samples, std::size_t steps, std::size_t units,
-                                   bool one_hot, unsigned seed) {
+// (rows, units) labels: one-hot rows, or independent 0/1 values.
+xt::xtensor<float, 2> class_labels(std::size_t rows, std::size_t units, bool one_hot,
+                                   unsigned seed) {
     std::mt19937 engine(seed);
     std::uniform_int_distribution<std::size_t> pick(0, units - 1);
-    xt::xtensor<float, 3> y = xt::zeros<float>({samples, steps, units});
-    for (std::size_t s = 0; s < samples; ++s)
-        for (std::size_t t = 0; t < steps; ++t)
-            if (one_hot)
-                y(s, t, pick(engine)) = 1.0f;
-            else
-                for (std::size_t u = 0; u < units; ++u)
-                    y(s, t, u) = float(pick(engine) % 2);
+    xt::xtensor<float, 2> y = xt::zeros<float>({rows, units});
+    for (std::size_t r = 0; r < rows; ++r)
+        if (one_hot)
+            y(r, pick(engine)) = 1.0f;
+        else
+            for (std::size_t u = 0; u < units; ++u)
+                y(r, u) = float(pick(engine) % 2);
     return y;
 }
 
-// Class indices as (samples, steps, 1).
-xt::xtensor<float, 3> class_indices(std::size_t samples, std::size_t steps, std::size_t classes,
-                                    unsigned seed) {
+// Class indices, one row each.
+xt::xtensor<float, 2> class_indices(std::size_t rows, std::size_t classes, unsigned seed) {
     std::mt19937 engine(seed);
     std::uniform_int_distribution<std::size_t> pick(0, classes - 1);
-    xt::xtensor<float, 3> y({samples, steps, 1});
+    xt::xtensor<float, 2> y({rows, 1});
     for (float& v : y)
         v = float(pick(engine));
     return y;
 }
 
-constexpr std::size_t steps = 5;
+constexpr std::size_t steps = 5, rows = 7 * steps;
 
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(crossentropies_through_the_logits_equal_the_flattened_rows) {
-    check_same_as_flattened_rows<xf::softmax, 7, steps>(xf::CategoricalCrossentropy{},
-                                                        class_labels(7, steps, 7, true, 1),
-                                                        xf::CategoricalAccuracy{});
+    check_same_as_flattened_rows<xf::softmax, 7, steps>(
+        xf::CategoricalCrossentropy{}, class_labels(rows, 7, true, 1), xf::CategoricalAccuracy{});
     check_same_as_flattened_rows<xf::softmax, 7, steps>(xf::SparseCategoricalCrossentropy{},
-                                                        class_indices(7, steps, 7, 2),
+                                                        class_indices(rows, 7, 2),
                                                         xf::SparseCategoricalAccuracy{});
     check_same_as_flattened_rows<xf::sigmoid, 3, steps>(
-        xf::BinaryCrossentropy{}, class_labels(7, steps, 3, false, 3), xf::BinaryAccuracy{});
+        xf::BinaryCrossentropy{}, class_labels(rows, 3, false, 3), xf::BinaryAccuracy{});
     // A linear output whose values the loss takes as logits.
     check_same_as_flattened_rows<xf::linear, 7, steps>(
         xf::CategoricalCrossentropy{.from_logits = true, .label_smoothing = 0.1f},
-        class_labels(7, steps, 7, true, 4), xf::CategoricalAccuracy{});
+        class_labels(rows, 7, true, 4), xf::CategoricalAccuracy{});
 }
 
 BOOST_AUTO_TEST_CASE(regression_losses_equal_the_flattened_rows) {
     const auto targets = [](unsigned seed) {
-        return xt::xtensor<float, 3>(random_sequences(7, steps, 3, seed) * 0.7f);
+        return xt::xtensor<float, 2>(random_rows(rows, 3, seed) * 0.7f);
     };
     check_same_as_flattened_rows<xf::linear, 3, steps>(xf::MeanSquaredError{}, targets(5),
                                                        xf::MeanAbsoluteError{});
@@ -261,13 +316,22 @@ BOOST_AUTO_TEST_CASE(regression_losses_equal_the_flattened_rows) {
     check_same_as_flattened_rows<xf::linear, 3, steps>(xf::Huber{.delta = 0.5f}, targets(7));
     // Probabilities, not logits: the softmax output read by MSE.
     check_same_as_flattened_rows<xf::softmax, 7, steps>(
-        xf::MeanSquaredError{}, class_labels(7, steps, 7, true, 8), xf::CategoricalAccuracy{});
+        xf::MeanSquaredError{}, class_labels(rows, 7, true, 8), xf::CategoricalAccuracy{});
+}
+
+BOOST_AUTO_TEST_CASE(outputs_of_rank_3_reduce_over_all_their_positions) {
+    // (2, 3, C) per sample: 6 positions.
+    check_same_as_flattened_rows<xf::softmax, 4, 2, 3>(xf::SparseCategoricalCrossentropy{},
+                                                       class_indices(7 * 6, 4, 9),
+                                                       xf::SparseCategoricalAccuracy{});
+    check_same_as_flattened_rows<xf::sigmoid, 3, 2, 3>(
+        xf::BinaryCrossentropy{}, class_labels(7 * 6, 3, false, 10), xf::BinaryAccuracy{});
 }
 
 BOOST_AUTO_TEST_CASE(bad_labels_are_rejected_before_any_weight_changes) {
     auto model = fixture_model();
     model.compile(xf::SGD{}, xf::SparseCategoricalCrossentropy{});
-    const auto x = random_sequences(4, T, D, 9);
+    const auto x = reshaped(random_rows(4 * T, D, 9), {4, T, D});
     const auto before = model.get_weights();
     const auto rejects = [&](auto&& call, std::initializer_list<std::string> fragments) {
         try {
