@@ -242,3 +242,38 @@ BOOST_AUTO_TEST_CASE(binary_crossentropy_of_large_logits_is_the_same) {
     BOOST_TEST(sequential_loss == functional_loss);
     BOOST_TEST(functional_loss == expected, boost::test_tools::tolerance(1e-4));
 }
+
+// A Sequential built from layer values keeps their runtime options: the same predictions and
+// training as the functional Model of the same values, and other ones than Keras' defaults.
+BOOST_AUTO_TEST_CASE(sequential_from_layer_values_keeps_their_options) {
+    const auto norm = xf::LayerNormalization{{.epsilon = 0.5f}};
+    const auto drop = xf::Dropout{0.5f};
+    const auto hidden = xf::Dense<8, xf::relu>{};
+    const auto head = xf::Dense<1, xf::sigmoid>{};
+    xf::Sequential sequential{xf::Input<4, 6>{}, norm, hidden, drop, xf::Flatten{}, head};
+    const auto in = xf::Input<4, 6>{};
+    auto model = xf::Model{xf::inputs(in), head(xf::Flatten{}(drop(hidden(norm(in)))))};
+    sequential.set_weights(model.get_weights());
+    const auto x = random_samples<xf::Input<4, 6>>();
+    BOOST_TEST(bit_identical(sequential.predict(x), model.predict(x)));
+
+    xf::Sequential<xf::Input<4, 6>, xf::LayerNormalization<>, xf::Dense<8, xf::relu>, xf::Dropout<>,
+                   xf::Flatten<>, xf::Dense<1, xf::sigmoid>>
+        defaults;
+    defaults.set_weights(model.get_weights());
+    BOOST_TEST(!bit_identical(defaults.predict(x), model.predict(x)));  // epsilon 1e-3, not 0.5
+
+    const xt::xtensor<float, 2> y = binary_labels(29, 24);
+    const xf::FitOptions options{.epochs = 2, .batch_size = 8, .verbose = 0, .seed = 5};
+    sequential.compile(xf::SGD{.learning_rate = 0.1f}, xf::BinaryCrossentropy{});
+    model.compile(xf::SGD{.learning_rate = 0.1f}, xf::BinaryCrossentropy{});
+    std::ostringstream quiet;
+    const xf::History s = sequential.fit(x, y, options, quiet);
+    const xf::History m = model.fit(x, y, options, quiet);
+    BOOST_TEST(s.history.at("loss") == m.history.at("loss"), boost::test_tools::per_element());
+    BOOST_TEST(same_weights(sequential.get_weights(), model.get_weights()));
+    // Dropout at 0.5 trains: the defaults' rate 0 gives another history.
+    defaults.set_weights(sequential.get_weights());
+    defaults.compile(xf::SGD{.learning_rate = 0.1f}, xf::BinaryCrossentropy{});
+    BOOST_TEST(defaults.fit(x, y, options, quiet).history.at("loss") != s.history.at("loss"));
+}

@@ -1,6 +1,9 @@
-// xf::Sequential<Input, Layers...>: Keras' Sequential model as a type list.
+// xf::Sequential<Input, Layers...>: Keras' Sequential model as a type list, or from layer values
+// where layers have runtime options (the types are deduced from the values):
 //
 //   xf::Sequential<xf::Input<8>, xf::Dense<16, xf::tanh>, xf::Dense<1>> model;
+//   xf::Sequential tokens{xf::Input<4, 8>{}, xf::LayerNormalization{{.epsilon = 1e-6f}},
+//                         xf::Dropout{0.1f}, xf::Dense<2, xf::softmax>{}};
 //
 // Each position is its own layer, even where two positions spell the same type
 // (using D = xf::Dense<4>; Sequential<Input<3>, D, D> has two Dense layers).
@@ -30,6 +33,17 @@ struct sequential_chain<Previous, Position, Layer, Rest...> {
                                            Position + 1, Rest...>::type;
 };
 
+// The chain's tensor with each position holding the given layer value.
+template <std::size_t Position, class Previous>
+Previous sequential_values(const Previous& previous) {
+    return previous;
+}
+template <std::size_t Position, class Previous, class Layer, class... Rest>
+auto sequential_values(const Previous& previous, const Layer& layer, const Rest&... rest) {
+    using slot = sequential_slot<Position, Layer>;
+    return sequential_values<Position + 1>(node<slot, Previous>{slot{layer}, {previous}}, rest...);
+}
+
 }  // namespace detail
 
 template <class In, class... Layers>
@@ -41,9 +55,11 @@ class Sequential : public Model<input_list<void, In>,
   public:
     // Keras' Sequential lists no InputLayer in model.layers or the summary.
     // Every position holds its layer's default value (Keras' defaults of its options).
-    Sequential()
+    Sequential() : Sequential(In{}, Layers{}...) {}
+    // Every position holds the layer value given for it.
+    explicit Sequential(const In& input, const Layers&... layers)
         : Sequential::Model(nullptr, "sequential", /*show_inputs=*/false,
-                            typename detail::sequential_chain<In, 1, Layers...>::type{}) {}
+                            detail::sequential_values<1>(input, layers...)) {}
 };
 
 }  // namespace xfuse
