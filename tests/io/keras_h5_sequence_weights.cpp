@@ -217,3 +217,34 @@ BOOST_AUTO_TEST_CASE(reads_multi_head_attention_from_the_h5py_fixtures) {
         BOOST_TEST(same_bits(model.get_weights(), before));
     }
 }
+
+// Keras 3 files keep sublayers' variables under the layer's attributes: MultiHeadAttention's at
+// layers/multi_head_attention/{query,key,value,output}_dense/vars/{0,1},
+// TokenAndPositionEmbedding's at .../{token,position}_embedding/vars/0. Layers are matched by
+// class path, so a model holding one such layer reads the file's first.
+BOOST_AUTO_TEST_CASE(reads_sublayer_weights_from_keras3_files) {
+    xf::clear_session();
+    {
+        auto x = xf::Input<6, 8>{};
+        auto model = xf::Model{xf::inputs(x), xf::MultiHeadAttention<2, 8, "mha">{}(x, x)};
+        model.load_weights(fixture("transformer_keras3.weights.h5"));
+        BOOST_TEST(same_bits(model.get_weights(),
+                             sequence_fixture(model.get_weights(), layer_weights(1, 8), 22)));
+        const auto before = model.get_weights();
+        try {
+            model.load_weights(fixture("bad_keras3_missing_mha_output.weights.h5"));
+            BOOST_ERROR("a file without output_dense was loaded");
+        } catch (const xf::io::weight_file_error& error) {
+            const std::string message = error.what();
+            BOOST_TEST(message.find("output_dense") != std::string::npos, message);
+        }
+        BOOST_TEST(same_bits(model.get_weights(), before));
+    }
+    {
+        auto ids = xf::Input<6>{};
+        auto model = xf::Model{xf::inputs(ids), xf::TokenAndPositionEmbedding<11, 6, 8>{}(ids)};
+        model.load_weights(fixture("transformer_keras3.weights.h5"));
+        BOOST_TEST(same_bits(model.get_weights(),
+                             sequence_fixture(model.get_weights(), layer_weights(0, 2), 22)));
+    }
+}

@@ -38,6 +38,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
 
 #include "../core/fixed_string.hpp"
 #include "../kernels/activations.hpp"
@@ -154,6 +155,13 @@ struct MultiHeadAttention
     }
     template <Shape... In>
     static constexpr auto weights = weights_of<In...>();
+
+    // Keras 3 .weights.h5 keeps the sublayers under the layer's attributes query_dense, ...
+    static constexpr std::array<std::pair<std::string_view, std::string_view>, 4> keras3_sublayers{
+        {{"query", "query_dense"},
+         {"key", "key_dense"},
+         {"value", "value_dense"},
+         {"attention_output", "output_dense"}}};
 
     template <Shape... In>
     void forward(const float* params, std::size_t samples,
