@@ -446,3 +446,58 @@ BOOST_AUTO_TEST_CASE(dropout_acts_in_training_only_with_matching_gradients) {
         BOOST_TEST(close(grads.data()[i], up, down));
     }
 }
+
+// model.get_layer<"mha">().attention_scores(): a sub-model of the probabilities (H, T, S) that
+// shares the layer's weights and options (here the causal mask) with the model.
+BOOST_AUTO_TEST_CASE(attention_scores_of_a_model_s_layer) {
+    xf::clear_session();
+    using S = xf::shape<5, 8>;
+    auto x = xf::Input<5, 8>{};
+    const auto layer = xf::MultiHeadAttention<2, 4, "mha">{{.use_causal_mask = true}};
+    auto model = xf::Model{xf::inputs(x), xf::Dense<3>{}(layer(x, x))};
+    auto scores = xf::Model{model.inputs(), model.get_layer<"mha">().attention_scores()};
+    BOOST_TEST(scores.count_params() == model.get_layer<"mha">().count_params());
+    xt::xtensor<float, 3> in = xt::zeros<float>({std::size_t{3}, std::size_t{5}, std::size_t{8}});
+    for (std::size_t i = 0; i < in.size(); ++i)
+        in.data()[i] = std::sin(float(i));
+
+    // The layer's own scores on the model's weights.
+    const auto expected = [&] {
+        using L = std::remove_cvref_t<decltype(layer)>;
+        constexpr auto specs = L::weights<S, S>;
+        const auto w = model.get_layer<"mha">().get_weights();
+        xf::aligned_buffer params(xf::total_storage(specs));
+        for (std::size_t i = 0, at = 0; i < specs.size(); at += specs[i++].storage()) {
+            const auto rows = padded_rows({w[i].begin(), w[i].end()}, specs[i].last());
+            std::copy_n(rows.data(), specs[i].storage(), params.data() + at);
+        }
+        const auto samples = padded_rows({in.begin(), in.end()}, 8);
+        xf::aligned_buffer out(3 * 2 * 5 * xf::padded(5));
+        layer.scores<S, S>(params.data(), 3, {samples.data(), samples.data()}, out.data());
+        return out;
+    };
+    const auto check = [&](const xf::aligned_buffer& reference) {
+        const auto p = scores.predict(in);
+        BOOST_TEST((std::vector<std::size_t>(p.shape().begin(), p.shape().end()) ==
+                    std::vector<std::size_t>{3, 2, 5, 5}));
+        for (std::size_t r = 0; r < 3 * 2 * 5; ++r) {
+            double sum = 0;
+            for (std::size_t j = 0; j < 5; ++j) {
+                const float v = p.data()[r * 5 + j];
+                BOOST_TEST(v == reference.data()[r * xf::padded(5) + j]);
+                if (j > r % 5)
+                    BOOST_TEST(v == 0.0f);  // causal
+                sum += v;
+            }
+            BOOST_TEST(sum == 1.0, boost::test_tools::tolerance(1e-6));
+        }
+        return p;
+    };
+    const auto before = check(expected());
+    // New weights in the model reach the sub-model.
+    auto w = model.get_layer<"mha">().get_weights();
+    w[0] *= 3.0f;
+    model.get_layer<"mha">().set_weights(w);
+    const auto after = check(expected());
+    BOOST_TEST(xt::amax(xt::abs(after - before))() > 1e-3);
+}

@@ -103,6 +103,9 @@ struct attention_call {
 
 }  // namespace detail
 
+template <class Attention>
+struct MultiHeadAttentionScores;
+
 template <std::size_t NumHeads, std::size_t KeyDim, fixed_string Name = "",
           std::size_t ValueDim = KeyDim, std::size_t OutputDim = 0, bool UseBias = true,
           class Tag = decltype([] {})>
@@ -118,6 +121,9 @@ struct MultiHeadAttention
 
     float dropout = 0.0f;
     bool use_causal_mask = false;
+
+    // The layer of this one's attention probabilities (model.get_layer<...>().attention_scores()).
+    using scores_layer = MultiHeadAttentionScores<MultiHeadAttention>;
 
     MultiHeadAttention() = default;
     explicit MultiHeadAttention(multi_head_attention_options options)
@@ -446,6 +452,35 @@ struct MultiHeadAttention
         kernels::add_outer_rows(x, In::last, d, kernel_grad + h * width, stride, width);
         if (dx)
             kernels::add_project_row_transposed(d, kernel + h * width, stride, In::last, dx, width);
+    }
+};
+
+// The attention probabilities of a MultiHeadAttention `Attention` on the same inputs, (H, T, S)
+// per sample (Keras' return_attention_scores, before dropout): the same weights, found under
+// the attention layer's (weights_owner), and its options. It stands for that layer in a model:
+// the same class name, name and weights. Inference only.
+template <class Attention>
+struct MultiHeadAttentionScores : layer<MultiHeadAttentionScores<Attention>> {
+    using weights_owner = Attention;
+    static constexpr std::string_view class_name = Attention::class_name;
+    static constexpr std::string_view name = Attention::name;
+
+    Attention attention{};
+
+    MultiHeadAttentionScores() = default;
+    explicit MultiHeadAttentionScores(const Attention& of) : attention(of) {}
+
+    template <Shape... In>
+    using output_shape = shape<Attention::num_heads, Attention::template call<In...>::T,
+                               Attention::template call<In...>::S>;
+
+    template <Shape... In>
+    static constexpr auto weights = Attention::template weights<In...>;
+
+    template <Shape... In>
+    void forward(const float* params, std::size_t samples,
+                 std::array<const float*, sizeof...(In)> in, float* out) const noexcept {
+        attention.template scores<In...>(params, samples, in, out);
     }
 };
 
