@@ -43,8 +43,7 @@ struct attention_reference {
         const t::tensor* mask = inputs.size() == 4 ? &inputs[3] : nullptr;
         const std::size_t b = use_bias ? 2 : 1;
         const t::tensor &wq = params[0], &wk = params[b], &wv = params[2 * b], &wo = params[3 * b];
-        const std::size_t N = query.shape[0], T = query.shape[1], D = query.shape[2];
-        const std::size_t S = value.shape[1], Dv = value.shape[2], Dk = key.shape[2];
+        const std::size_t N = query.shape[0], T = query.shape[1], S = value.shape[1];
         const std::size_t H = wq.shape[1], K = wq.shape[2], V = wv.shape[2], O = wo.shape[2];
         const auto bias = [&](std::size_t which, std::size_t i) {
             return use_bias ? params[2 * which + 1].values[i] : 0.0;
@@ -53,32 +52,26 @@ struct attention_reference {
         t::tensor out{{N, T, O}, std::vector<double>(N * T * O)};
         for (std::size_t n = 0; n < N; ++n)
             for (std::size_t h = 0; h < H; ++h) {
-                // Projections of this head.
-                std::vector<double> q(T * K), k(S * K), v(S * V);
-                for (std::size_t i = 0; i < T; ++i)
-                    for (std::size_t c = 0; c < K; ++c) {
-                        double sum = bias(0, h * K + c);
-                        for (std::size_t d = 0; d < D; ++d)
-                            sum +=
-                                query.values[(n * T + i) * D + d] * wq.values[(d * H + h) * K + c];
-                        q[i * K + c] = sum * scale;
-                    }
-                for (std::size_t j = 0; j < S; ++j) {
-                    for (std::size_t c = 0; c < K; ++c) {
-                        double sum = bias(1, h * K + c);
-                        for (std::size_t d = 0; d < Dk; ++d)
-                            sum +=
-                                key.values[(n * S + j) * Dk + d] * wk.values[(d * H + h) * K + c];
-                        k[j * K + c] = sum;
-                    }
-                    for (std::size_t c = 0; c < V; ++c) {
-                        double sum = bias(2, h * V + c);
-                        for (std::size_t d = 0; d < Dv; ++d)
-                            sum +=
-                                value.values[(n * S + j) * Dv + d] * wv.values[(d * H + h) * V + c];
-                        v[j * V + c] = sum;
-                    }
-                }
+                // Projections of this head: rows of x (`steps` of `in` features) times
+                // kernel[:, h, :] (`units` wide) plus the bias, times `factor`.
+                const auto project = [&](const t::tensor& x, std::size_t steps,
+                                         const t::tensor& kernel, std::size_t which,
+                                         double factor) {
+                    const std::size_t in = x.shape[2], units = kernel.shape[2];
+                    std::vector<double> y(steps * units);
+                    for (std::size_t i = 0; i < steps; ++i)
+                        for (std::size_t c = 0; c < units; ++c) {
+                            double sum = bias(which, h * units + c);
+                            for (std::size_t d = 0; d < in; ++d)
+                                sum += x.values[(n * steps + i) * in + d] *
+                                       kernel.values[(d * H + h) * units + c];
+                            y[i * units + c] = sum * factor;
+                        }
+                    return y;
+                };
+                const auto q = project(query, T, wq, 0, scale);
+                const auto k = project(key, S, wk, 1, 1.0);
+                const auto v = project(value, S, wv, 2, 1.0);
                 for (std::size_t i = 0; i < T; ++i) {
                     std::vector<double> logits(S);
                     std::vector<bool> attends(S);
@@ -420,31 +413,22 @@ BOOST_AUTO_TEST_CASE(dropout_acts_in_training_only_with_matching_gradients) {
     // Differences in float with a step of 1e-2: a few percent of truncation error, and a
     // rounding error of a few 1e-6.
     const float step = 1e-2f;
-    const auto close = [&](double gradient, double up, double down) {
-        const double difference = (up - down) / (2 * step);
-        return std::abs(gradient - difference) <= 2e-5 + 0.02 * std::abs(difference);
-    };
-    BOOST_TEST(std::abs(dquery.data()[0]) + std::abs(dquery.data()[1]) > 1e-3);
-    for (std::size_t i = 0; i < 5; ++i) {
-        float& x = query.data()[i];
+    // Whether `gradient` matches the central difference of the training loss in x.
+    const auto matches = [&](double gradient, float& x) {
         const float keep = x;
         x = keep + step;
         const double up = loss(training);
         x = keep - step;
         const double down = loss(training);
         x = keep;
-        BOOST_TEST(close(dquery.data()[i], up, down));
-    }
-    for (std::size_t i = 0; i < 3; ++i) {
-        float& p = params.data()[i];  // query/kernel
-        const float keep = p;
-        p = keep + step;
-        const double up = loss(training);
-        p = keep - step;
-        const double down = loss(training);
-        p = keep;
-        BOOST_TEST(close(grads.data()[i], up, down));
-    }
+        const double difference = (up - down) / (2 * step);
+        return std::abs(gradient - difference) <= 2e-5 + 0.02 * std::abs(difference);
+    };
+    BOOST_TEST(std::abs(dquery.data()[0]) + std::abs(dquery.data()[1]) > 1e-3);
+    for (std::size_t i = 0; i < 5; ++i)
+        BOOST_TEST(matches(dquery.data()[i], query.data()[i]));
+    for (std::size_t i = 0; i < 3; ++i)  // query/kernel
+        BOOST_TEST(matches(grads.data()[i], params.data()[i]));
 }
 
 // model.get_layer<"mha">().attention_scores(): a sub-model of the probabilities (H, T, S) that
