@@ -309,6 +309,8 @@ BOOST_AUTO_TEST_CASE(conformance_at_sizes_around_the_simd_width) {
     check<xf::MultiHeadAttention<1, w + 1, "", w, 0, true, void>, shape<2, 17>, shape<4, 17>>({});
     check<xf::MultiHeadAttention<3, 2, "", w - 1 + (w == 1), 4, true, void>, shape<3, 5>,
           shape<4, 3>, shape<4, 2 * w + 3>>({});
+    // One step, one feature, one unit everywhere.
+    check<xf::MultiHeadAttention<1, 1, "", 1, 1, true, void>, shape<1, 1>, shape<1, 1>>({});
     // Without biases.
     check<xf::MultiHeadAttention<2, 3, "", 2, 4, false, void>, shape<3, 5>, shape<4, 3>,
           shape<4, 4>>({});
