@@ -184,9 +184,27 @@ xt::xarray<float> to_array(const std::vector<double>& values, std::vector<std::s
 
 struct fixture_case {
     std::string name;
-    bool mask = false;
+    bool attention_mask = false;  // the fixture's (3, 4) mask, row 1 fully masked
+    bool keras_masks = false;     // the query and value masks, as an attention mask
     bool causal = false;
+    bool masked() const { return attention_mask || keras_masks; }
 };
+
+// A case's (batch, 3, 4) attention mask: Keras ANDs the query's mask (T) and the value's (S)
+// into the attention mask, so one mask input stands for all of them.
+std::vector<double> mask_of(const fixture::file& data, const fixture_case& c) {
+    std::vector<double> mask;
+    for (std::size_t n = 0; n < batch; ++n)
+        for (std::size_t t = 0; t < 3; ++t)
+            for (std::size_t s = 0; s < 4; ++s) {
+                bool attends = !c.attention_mask || data.at("mha_attention_mask")(t, s) != 0;
+                if (c.keras_masks)
+                    attends = attends && data.at("mha_query_mask")(n, t) != 0 &&
+                              data.at("mha_value_mask")(n, s) != 0;
+                mask.push_back(attends ? 1.0 : 0.0);
+            }
+    return mask;
+}
 
 }  // namespace
 
@@ -209,16 +227,15 @@ BOOST_AUTO_TEST_CASE(matches_the_numpy_reference) {
     const auto query = padded_rows(data.at("mha_query").values, 5, nan);
     const auto value = padded_rows(data.at("mha_value").values, 3, nan);
     const auto key = padded_rows(data.at("mha_key").values, 4, nan);
-    std::vector<double> mask_values;
-    for (std::size_t n = 0; n < batch; ++n)
-        for (double m : data.at("mha_attention_mask").values)
-            mask_values.push_back(m);
-    const auto mask = padded_rows(mask_values, 4, nan);
     const auto upstream = padded_rows(data.at("mha_upstream").values, 4, nan);
 
-    for (const fixture_case& c : {fixture_case{"plain"}, fixture_case{"attention_mask", true},
-                                  fixture_case{"causal", false, true}}) {
+    for (const fixture_case& c :
+         {fixture_case{"plain"}, fixture_case{"attention_mask", true},
+          fixture_case{"causal", false, false, true}, fixture_case{"auto", false, true},
+          fixture_case{"all", true, true, true}}) {
         BOOST_TEST_CONTEXT("case " << c.name) {
+            const std::vector<double> mask_values = mask_of(data, c);
+            const auto mask = padded_rows(mask_values, 4, nan);
             const std::string prefix = "mha_" + c.name + "_";
             const fixture_layer layer{{.use_causal_mask = c.causal}};
             xf::aligned_buffer out(batch * Out::storage), scores(batch * 2 * 3 * xf::padded(4));
@@ -230,7 +247,7 @@ BOOST_AUTO_TEST_CASE(matches_the_numpy_reference) {
                 layer.backward<In...>(params.data(), grads.data(), batch, inputs, out.data(),
                                       upstream.data(), input_grads, xf::call_context{});
             };
-            if (c.mask)
+            if (c.masked())
                 run.operator()<Q, Vs, Ks, M>(
                     std::array<const float*, 4>{query.data(), value.data(), key.data(),
                                                 mask.data()},
@@ -258,7 +275,7 @@ BOOST_AUTO_TEST_CASE(matches_the_numpy_reference) {
             const auto xv = to_array(data.at("mha_value").values, {2, 4, 3});
             const auto xk = to_array(data.at("mha_key").values, {2, 4, 4});
             const auto expected = to_array(data.at(prefix + "output").values, {2, 3, 4});
-            if (c.mask) {
+            if (c.masked()) {
                 auto m = xf::Input<3, 4>{};
                 auto model = xf::Model{xf::inputs(q, v, k, m), layer(q, v, k, m)};
                 model.set_weights(weights);
