@@ -533,10 +533,13 @@ BOOST_AUTO_TEST_CASE(a_self_attention_model_trains_reproducibly) {
     const double after = model.evaluate(x, y)[0];
     BOOST_TEST_MESSAGE("loss before " << before << ", after " << after);
     BOOST_TEST(after < 0.5 * before);
-    // Every one of the attention's 8 weights has moved: the gradients reach them all.
+    // Every weight of the attention has moved but the key bias, whose gradient is 0 (it adds
+    // q . b_k to a whole row of logits, which softmax ignores), in Keras too: Adam then moves
+    // it by rounding noise only.
     const auto trained = model.get_layer<"mha">().get_weights();
     for (std::size_t i = 0; i < initial.size(); ++i)
-        BOOST_TEST(xt::amax(xt::abs(trained[i] - initial[i]))() > 1e-3, "weight " << i);
+        if (i != 3)
+            BOOST_TEST(xt::amax(xt::abs(trained[i] - initial[i]))() > 1e-3, "weight " << i);
     auto again = build();
     again.fit(x, y, xf::FitOptions{.epochs = 40, .batch_size = 16, .verbose = 0, .seed = 2});
     const auto a = model.get_weights(), b = again.get_weights();
