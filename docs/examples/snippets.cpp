@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
         {"keras_interop.md", "examples/keras_interop.cpp"},
         {"training.md", "examples/training.cpp"},
         {"sequences.md", "examples/sequences.cpp"},
+        {"attention_pooling.md", "examples/attention_pooling.cpp"},
     };
     int failures = 0;
     for (const auto& [page_name, program_name] : pages) {

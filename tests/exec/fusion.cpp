@@ -81,6 +81,8 @@ constexpr bool is_seed_layout(const Layout& layout) {
     // The attention block is found whatever the target; the forward fuses it when a row fits.
     ok = ok && layout.attention[6].found && layout.attention[6].x == 4 &&
          layout.attention[6].weights == 5 && !layout.attention[6].weights_shared;
+    // x joins two relu Dense layers' outputs: a row too wide for the registers skips its zeros.
+    ok = ok && layout.attention[6].skip_zeros;
     ok = ok && layout.kind[5] == (seed_attention_fuses ? step_kind::attention : step_kind::dense);
     ok = ok && layout.kind[6] == (seed_attention_fuses ? step_kind::absorbed : step_kind::plain);
     ok = ok && (!seed_attention_fuses || layout.pooled[5] == 6);
@@ -193,6 +195,15 @@ void check_some_dense_widths() {
 
 }  // namespace
 
+// Whether the attention block pooling x (a 32-wide function of `features`) skips x's zeros.
+template <class Features, class X>
+bool skips_zeros(const Features& features, const X& x) {
+    auto weights = xf::tagged::Dense<struct pooling_weights, 32, xf::softmax>{}(x);
+    auto model = xf::Model{xf::inputs(features), xf::tagged::Dot<struct pooling, 1>{}(x, weights)};
+    using graph = typename decltype(model)::graph_type;
+    return xf::detail::fusion_of<graph>.attention[graph::node_count - 1].skip_zeros;
+}
+
 BOOST_AUTO_TEST_CASE(seed_model_fuses_attention_and_concatenation) {
     auto model = seed::build();
     static_assert(decltype(model)::graph_type::node_count == 8);
@@ -294,6 +305,15 @@ BOOST_AUTO_TEST_CASE(fusion_declines_what_it_cannot_do_in_place) {
                   (fits32 ? step_kind::attention : step_kind::dense));
     static_assert(layout_of(attention_on_input).backward_kind[2] == step_kind::attention);
     static_assert(!layout_of(attention_on_input).read_in_place[0]);  // fused or not, a Dot reads x
+    // Only relu output (of a Dense, an Activation layer, or joined) has zeros worth skipping.
+    static_assert(!layout_of(attention_on_input).attention[2].skip_zeros);
+    BOOST_TEST(skips_zeros(features, xf::Dense<32, xf::relu>{}(features)));
+    BOOST_TEST(skips_zeros(features, xf::Activation<xf::relu>{}(features)));
+    BOOST_TEST(!skips_zeros(features, xf::Dense<32>{}(features)));
+    BOOST_TEST(skips_zeros(features, xf::Concatenate{}(xf::Dense<16, xf::relu>{}(features),
+                                                       xf::Dense<16, xf::relu>{}(features))));
+    BOOST_TEST(!skips_zeros(features, xf::Concatenate{}(xf::Dense<16, xf::relu>{}(features),
+                                                        xf::Dense<16>{}(features))));
     // A normalised Dot is no attention block.
     auto cosine = xf::Dot<1, true>{}(features, xf::Dense<32, xf::softmax>{}(features));
     auto cosine_model = xf::Model{xf::inputs(features), cosine};

@@ -1,9 +1,12 @@
 // Graph semantics: layer identity, Keras' layer order and default names, shared layers and
-// nodes, several outputs, Sequential, and inputs that no output uses.
+// nodes, several outputs, Sequential, inputs that no output uses, and the initialisers' draws.
 #define BOOST_TEST_MODULE graph_graph
 #include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <random>
 #include <sstream>
 #include <type_traits>
+#include <vector>
 #include <xfuse/xfuse.hpp>
 #include <xtensor/xview.hpp>
 
@@ -180,4 +183,27 @@ BOOST_AUTO_TEST_CASE(tagged_layers_in_templates) {
     BOOST_TEST(model.count_params() == 30u + 42u);
     auto wider = xf::Model{xf::inputs(inp), two_layer_block<7>(inp)};
     BOOST_TEST(wider.count_params() == 35u + 56u);
+}
+
+BOOST_AUTO_TEST_CASE(random_normal_has_keras_default_moments) {
+    // Keras' RandomNormal(): mean 0, standard deviation 0.05 (tf_keras/initializers/
+    // initializers.py).
+    const xf::weight_spec w{"w", {128, 128}, 2, xf::initializer::random_normal};
+    std::vector<float> storage(w.storage());
+    std::mt19937_64 engine(5);
+    xf::detail::initialize_weight(w, storage.data(), engine);
+    double sum = 0, squares = 0;
+    for (float v : storage) {
+        sum += v;
+        squares += double(v) * v;
+    }
+    const double n = 128.0 * 128.0, mean = sum / n;
+    BOOST_TEST(std::abs(mean) < 0.002);  // 0.05 / 128 is one standard error
+    BOOST_TEST(std::sqrt(squares / n - mean * mean) == 0.05, boost::test_tools::tolerance(0.02));
+    // Normal, not uniform: about 4.6 % of the draws lie beyond two standard deviations.
+    std::size_t beyond = 0;
+    for (float v : storage)
+        beyond += std::abs(v) > 0.1f;
+    BOOST_TEST(beyond > 0.035 * n);
+    BOOST_TEST(beyond < 0.057 * n);
 }

@@ -1,5 +1,6 @@
 // Sequential against the functional Model with the same layers and weights: the same fusion
-// decisions, bit-identical predictions for every built-in layer a Sequential can hold, identical
+// decisions, bit-identical predictions for every built-in layer a Sequential can hold (on
+// samples and on sequences), identical
 // fit histories and weights for the three output/loss pairs whose gradients differ, and the
 // same (logits) cross-entropy where clipping probabilities would give another number.
 //
@@ -7,10 +8,13 @@
 // take two or more inputs, which a Sequential cannot express; tests/exec/fusion.cpp checks that
 // a Sequential position keeps the kind of Concatenate and Dot.
 #define BOOST_TEST_MODULE model_sequential_equivalence
+#include <algorithm>
+#include <array>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <ostream>
 #include <sstream>
+#include <type_traits>
 #include <vector>
 #include <xfuse/xfuse.hpp>
 
@@ -67,10 +71,30 @@ bool same_weights(const std::vector<xt::xarray<float>>& a,
     return true;
 }
 
-template <class In, class... Layers>
-void check_predict(const char* what) {
+// 29 random samples of In's shape; with Vocab, token ids in [0, Vocab) instead.
+template <class In, std::size_t Vocab = 0>
+auto random_samples() {
+    using shape = typename In::shape_type;
+    auto flat = reference::random_batch(29, shape::size, 11, 2.0f);
+    if constexpr (Vocab != 0)
+        for (float& v : flat)
+            v = std::fmod(std::floor(std::abs(v) * 37.0f), float(Vocab));
+    if constexpr (shape::rank == 1) {
+        return flat;
+    } else {
+        xt::xtensor<float, shape::rank + 1> x;
+        std::array<std::size_t, shape::rank + 1> dims{29};
+        std::copy(shape::dims.begin(), shape::dims.end(), dims.begin() + 1);
+        x.resize(dims);
+        std::copy(flat.begin(), flat.end(), x.begin());
+        return x;
+    }
+}
+
+template <class In, class... Layers, std::size_t Vocab = 0>
+void check_predict(const char* what, std::integral_constant<std::size_t, Vocab> = {}) {
     pair<In, Layers...> p;
-    const auto x = reference::random_batch(29, In::shape_type::size, 11, 2.0f);
+    const auto x = random_samples<In, Vocab>();
     BOOST_TEST_CONTEXT(what) {
         BOOST_TEST(bit_identical(p.sequential.predict(x), p.model.predict(x)));
         BOOST_TEST(
@@ -153,6 +177,19 @@ BOOST_AUTO_TEST_CASE(activation_layers_predict_the_same) {
     check_activation_layer<xf::softmax>();
     check_activation_layer<xf::sigmoid>();
     check_activation_layer<xf::tanh>();
+}
+
+BOOST_AUTO_TEST_CASE(sequence_layers_predict_the_same) {
+    check_predict<xf::Input<4, 6>, xf::LayerNormalization<>, xf::Flatten<>>("LayerNormalization");
+    check_predict<xf::Input<4, 6>, xf::Dense<5, xf::relu>, xf::GlobalAveragePooling1D<>>(
+        "Dense on sequences, GlobalAveragePooling1D");
+    check_predict<xf::Input<4, 6>, xf::GlobalMaxPooling1D<>>("GlobalMaxPooling1D");
+    check_predict<xf::Input<4, 6>, xf::Dropout<>, xf::Reshape<6, 4>>("Dropout, Reshape");
+    constexpr std::integral_constant<std::size_t, 11> vocab;
+    check_predict<xf::Input<5>, xf::Embedding<11, 6>, xf::GlobalAveragePooling1D<>>("Embedding",
+                                                                                    vocab);
+    check_predict<xf::Input<5>, xf::TokenAndPositionEmbedding<11, 5, 6>, xf::Flatten<>>(
+        "TokenAndPositionEmbedding", vocab);
 }
 
 BOOST_AUTO_TEST_CASE(sigmoid_and_binary_crossentropy_train_the_same) {

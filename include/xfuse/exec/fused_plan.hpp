@@ -88,7 +88,8 @@ struct fused_plan {
                 constexpr std::size_t x_stride = row_stride<x_node>;
                 const float* x = values<x_node>(scratch, samples);
                 constexpr std::size_t dot = layout.pooled[N];
-                kernels::attention_pooling_rows<units, layout.attention[dot].weights_shared>(
+                constexpr detail::attention_block block = layout.attention[dot];
+                kernels::attention_pooling_rows<units, block.weights_shared, block.skip_zeros>(
                     p.kernel, p.bias, x, x_stride, values<N>(scratch, samples), row_stride<N>,
                     values<dot>(scratch, samples), row_stride<dot>, rows);
             }

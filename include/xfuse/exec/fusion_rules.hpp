@@ -9,6 +9,9 @@
 //              registers (kernels::attention_fits_registers): the Dense node computes the Dot's
 //              value too (kernels/attention.hpp) and the Dot node becomes `absorbed`. The
 //              weights are stored only if something else reads them or they are a model output.
+//              Where x is relu output (a relu layer's, or a Concatenate of relu layers' outputs),
+//              about half its features are zero on typical data, and a row that does not fit
+//              the registers is multiplied skipping them (`skip_zeros`).
 //   slices     a rank-1 Concatenate whose inputs are all Dense nodes read by nothing else and
 //              not model outputs, each starting on a SIMD register boundary (and a whole number
 //              of registers wide, except the last): each Dense writes straight into its slice
@@ -54,6 +57,7 @@ struct node_facts {
     bool is_softmax_dense = false;
     bool is_dot = false;  // a Dot of rank-1 samples along their axis, not normalised
     bool is_concatenate = false;
+    bool is_relu = false;         // a layer whose output is relu's
     bool fits_registers = false;  // a softmax Dense whose row fits the attention kernel
     std::size_t width = 0;        // last dimension
 };
@@ -68,6 +72,7 @@ constexpr node_facts facts_of() {
         constexpr bool rank_one = shape::rank == 1;
         f.is_dense = DenseLayer<layer>;
         f.is_activation = ActivationLayer<layer>;
+        f.is_relu = AppliesActivation<layer, relu_t>;
         if constexpr (DotLayer<layer>)
             f.is_dot = rank_one && !layer::layer_kind::normalize &&
                        sample_axis<1>(layer::layer_kind::axes) == 0;
@@ -89,6 +94,7 @@ struct attention_block {
     std::size_t weights = 0;      // the softmax Dense node
     bool weights_shared = false;  // another layer reads the weights, or they are a model output
     bool fits_registers = false;  // a row of logits fits the registers
+    bool skip_zeros = false;      // x is relu output: the product skips its zero features
 
     constexpr bool fused_forward() const noexcept { return found && fits_registers; }
     constexpr bool fused_backward() const noexcept { return found && !weights_shared; }
@@ -118,6 +124,17 @@ constexpr auto fuse() {
     }(typename Graph::nodes{});
 
     constexpr auto& readers = Graph::node_readers;
+    // Relu output: a relu layer's, or the join of relu layers' outputs.
+    constexpr auto relu_output = [&] {
+        std::array<bool, count> relu{};
+        for (std::size_t n = 0; n < count; ++n) {
+            bool joined = facts[n].is_concatenate;
+            for (std::size_t i = 0; joined && i < topology::fan_in[n]; ++i)
+                joined = facts[topology::node_inputs[n][i]].is_relu;
+            relu[n] = facts[n].is_relu || joined;
+        }
+        return relu;
+    }();
 
     fusion_layout<count> layout;
     for (std::size_t n = 0; n < count; ++n) {
@@ -138,9 +155,12 @@ constexpr auto fuse() {
             const std::size_t weights = topology::node_inputs[dot][1 - side];
             if (facts[weights].is_softmax_dense && topology::node_inputs[weights][0] == x &&
                 x != weights) {
-                layout.attention[dot] = {true, x, weights,
+                layout.attention[dot] = {true,
+                                         x,
+                                         weights,
                                          readers[weights] > 1 || is_output[weights],
-                                         facts[weights].fits_registers};
+                                         facts[weights].fits_registers,
+                                         relu_output[x]};
                 break;
             }
         }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <numbers>
 #include <random>
 #include <utility>
 #include <vector>
@@ -78,23 +79,31 @@ inline std::pair<double, double> fans(const weight_spec& w) {
 }
 
 // Writes one weight's initial values into its padded storage (padding lanes stay zero). The
-// uniform draw uses the engine's top 24 bits, so the values are the same on every platform.
+// uniform draws use the engine's top 24 bits, so the values are the same on every platform; the
+// normal draws are Box-Muller transforms of two of them.
 inline void initialize_weight(const weight_spec& w, float* storage, std::mt19937_64& engine) {
     if (w.init == initializer::zeros)
         return;
     const auto [fan_in, fan_out] = fans(w);
     const double limit =
         w.init == initializer::uniform ? 0.05 : std::sqrt(6.0 / (fan_in + fan_out));
-    const bool random = w.init == initializer::glorot_uniform || w.init == initializer::uniform;
-    for (std::size_t r = 0; r < w.rows(); ++r)
-        for (std::size_t c = 0; c < w.last(); ++c) {
-            float value = 1.0f;
-            if (random) {
-                const double unit = double(engine() >> 40) * 0x1.0p-24;  // [0, 1)
-                value = static_cast<float>(limit * (2.0 * unit - 1.0));
+    const auto unit = [&engine] { return double(engine() >> 40) * 0x1.0p-24; };  // [0, 1)
+    const auto draw = [&]() -> double {
+        switch (w.init) {
+            case initializer::glorot_uniform:
+            case initializer::uniform:
+                return limit * (2.0 * unit() - 1.0);
+            case initializer::random_normal: {
+                const double radius = std::sqrt(-2.0 * std::log(1.0 - unit()));  // 1 - u in (0, 1]
+                return 0.05 * radius * std::cos(2.0 * std::numbers::pi * unit());
             }
-            storage[r * w.row_stride() + c] = value;
+            default:
+                return 1.0;
         }
+    };
+    for (std::size_t r = 0; r < w.rows(); ++r)
+        for (std::size_t c = 0; c < w.last(); ++c)
+            storage[r * w.row_stride() + c] = static_cast<float>(draw());
 }
 
 // (Re)writes a layer's weights, in declaration order, padding lanes zero.

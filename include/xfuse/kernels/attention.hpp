@@ -11,9 +11,14 @@
 //
 // Where a whole row and the blocks' other rows fit in registers (dense_blocking<N>::whole_row),
 // the epilogue runs on the accumulators. Otherwise (a 96-wide row on a target of 16 registers)
-// the blocks of a row of blocks are stored into one small logits buffer that stays in L1, and
-// the same epilogue then runs on it, once the row's last block is done: in groups of rows with
-// the logits as memory operands, or, for a lone row, on the row loaded into registers.
+// the logits of a few rows go to one small buffer that stays in L1, and the same epilogue runs on
+// it in groups of rows, with the logits as memory operands. The buffer is filled in one of two
+// ways:
+// - SkipZeros (the caller knows x is relu output, about half zeros on typical data): a row at a
+//   time by dense_nonzero.hpp, which runs only the nonzero features' FMAs, each with its own
+//   weight load;
+// - otherwise by the blocked product, which loads a weight once for several rows and is faster
+//   when x has few zeros.
 #pragma once
 
 #include <array>
@@ -23,6 +28,7 @@
 #include "../core/config.hpp"
 #include "activations.hpp"
 #include "arch/target.hpp"
+#include "dense_nonzero.hpp"
 #include "dense_tile.hpp"
 
 namespace xfuse::kernels {
@@ -143,7 +149,8 @@ template <std::size_t N, bool StoreWeights, std::size_t S>
 
 // `weights` (rows weights_stride apart) is written only if StoreWeights; `pooled` rows are
 // pooled_stride apart and get the value in lane 0 and zeros in the rest of their register.
-template <std::size_t N, bool StoreWeights>
+// SkipZeros chooses the zero-skipping product for rows that do not fit the registers.
+template <std::size_t N, bool StoreWeights, bool SkipZeros = false>
 void attention_pooling_rows(const float* kernel, const float* bias, const float* x,
                             std::size_t x_stride, float* weights, std::size_t weights_stride,
                             float* pooled, std::size_t pooled_stride, std::size_t rows) noexcept {
@@ -151,6 +158,7 @@ void attention_pooling_rows(const float* kernel, const float* bias, const float*
                   "xfuse: fused attention needs a row of at most attention_buffered_row_limit "
                   "floats, or one that fits in registers");
     using blocking = dense_blocking<N>;
+    constexpr std::size_t stride = padded(N);
     if constexpr (blocking::whole_row) {
         for_each_dense_block<N, N>(kernel, bias, x, x_stride, rows,
                                    [&]<std::size_t S, std::size_t R>(accumulator_block<S, R>& acc,
@@ -159,8 +167,25 @@ void attention_pooling_rows(const float* kernel, const float* bias, const float*
                                            acc, x, x_stride, weights, weights_stride, pooled,
                                            pooled_stride, row);
                                    });
+    } else if constexpr (SkipZeros) {
+        // Groups of 3 rows: enough chains side by side in the epilogue, few enough that their
+        // maxes, sums and dot products mostly stay in registers next to the exps' temporaries.
+        constexpr std::size_t group = 3;
+        alignas(buffer_alignment) float logits[group * stride];
+        std::size_t row = 0;
+        for (; row + group <= rows; row += group) {
+            for (std::size_t s = 0; s < group; ++s)
+                dense_nonzero_row<N, N>(kernel, bias, x + (row + s) * x_stride,
+                                        logits + s * stride);
+            detail::pool_buffered_attention_rows<N, StoreWeights, group>(
+                logits, stride, x, x_stride, weights, weights_stride, pooled, pooled_stride, row);
+        }
+        for (; row < rows; ++row) {
+            dense_nonzero_row<N, N>(kernel, bias, x + row * x_stride, logits);
+            detail::pool_buffered_attention_rows<N, StoreWeights, 1>(
+                logits, stride, x, x_stride, weights, weights_stride, pooled, pooled_stride, row);
+        }
     } else {
-        constexpr std::size_t stride = padded(N);
         alignas(buffer_alignment) float logits[blocking::rows * stride];
         for_each_dense_block<N, N>(
             kernel, bias, x, x_stride, rows,
@@ -180,9 +205,7 @@ void attention_pooling_rows(const float* kernel, const float* bias, const float*
                                                                  weights_stride, pooled,
                                                                  pooled_stride, row);
                 } else {
-                    // Groups of 3 or 2 rows: enough chains side by side, few enough that their
-                    // maxes, sums and dot products mostly stay in registers next to the exps'
-                    // temporaries.
+                    // Groups of 3 or 2 rows, as above.
                     constexpr std::size_t group = S % 3 == 0 ? 3 : (S % 2 == 0 ? 2 : 1);
                     XFUSE_UNROLL
                     for (std::size_t s = 0; s < S; s += group)

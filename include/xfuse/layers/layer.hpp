@@ -67,9 +67,10 @@
 
 namespace xfuse {
 
-// How a weight starts: Keras' "zeros", "ones", "glorot_uniform" and "uniform" (RandomUniform with
-// its default bounds, -0.05 and 0.05: Embedding's default).
-enum class initializer { zeros, ones, glorot_uniform, uniform };
+// How a weight starts: Keras' "zeros", "ones", "glorot_uniform", "uniform" (RandomUniform with
+// its default bounds, -0.05 and 0.05: Embedding's default) and "random_normal" (RandomNormal with
+// its defaults, mean 0 and standard deviation 0.05).
+enum class initializer { zeros, ones, glorot_uniform, uniform, random_normal };
 
 // What a layer's call is part of: predict and evaluate (training false), or a training step of
 // fit, with the keys of its random decisions.
