@@ -17,6 +17,7 @@
 #include "layers/input.hpp"
 #include "layers/layer_normalization.hpp"
 #include "layers/merge.hpp"
+#include "layers/multi_head_attention.hpp"
 #include "layers/reshape.hpp"
 #include "layers/tagged.hpp"
 #include "layers/token_and_position_embedding.hpp"

@@ -29,6 +29,17 @@ namespace detail {
 template <class Layer>
 inline constexpr char layer_key = 0;
 
+// The key of the weights a layer computes with: its own, or those of the layer it names as its
+// `weights_owner` (a second view of that layer's computation, such as MultiHeadAttention's
+// scores), so that both find one set of weights.
+template <class Layer>
+constexpr const void* weights_key() noexcept {
+    if constexpr (requires { typename Layer::weights_owner; })
+        return &layer_key<typename Layer::weights_owner>;
+    else
+        return &layer_key<Layer>;
+}
+
 struct random_state {
     std::mutex mutex;
     std::mt19937_64 engine{0};
@@ -170,9 +181,12 @@ std::shared_ptr<parameter_store> bind_layers(std::shared_ptr<parameter_store> ba
                 copies.push_back({key, std::make_shared<const layer>(
                                            detail::layer_value_in<layer>(outputs...))});
         if constexpr (Graph::template storage_of_layer<L> != 0) {
-            if (base && base->find(key))
+            constexpr const void* weights = detail::weights_key<layer>();
+            if ((base && base->find(weights)) ||
+                std::any_of(entries.begin(), entries.end(),
+                            [&](const parameter_store::entry& e) { return e.layer == weights; }))
                 return;
-            entries.push_back({key, size});
+            entries.push_back({weights, size});
             new_layers.push_back(L);
             size += Graph::template storage_of_layer<L>;
         }
@@ -192,7 +206,7 @@ std::shared_ptr<parameter_store> bind_layers(std::shared_ptr<parameter_store> ba
         constexpr const void* key = &detail::layer_key<layer>;
         bindings.values[L] = store->find_layer(key);
         if constexpr (Graph::template storage_of_layer<L> != 0) {
-            bindings.weights[L] = store->find(key);
+            bindings.weights[L] = store->find(detail::weights_key<layer>());
             if (std::find(new_layers.begin(), new_layers.end(), L) == new_layers.end())
                 return;
             detail::initialize_layer(Graph::template weights<L>, bindings.weights[L], engine);

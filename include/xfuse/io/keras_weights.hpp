@@ -46,7 +46,19 @@ struct model_layer {
     std::string name;
     std::string class_name;
     std::vector<weight_spec> weights;
+    // Keras 3 paths of sublayers whose attribute differs from the sublayer's name (a weight
+    // "query/kernel" of MultiHeadAttention lies under query_dense/): (name, attribute).
+    std::vector<std::pair<std::string, std::string>> keras3_sublayers;
 };
+
+// A layer's declared keras3_sublayers, if any.
+template <class L>
+std::vector<std::pair<std::string, std::string>> keras3_sublayers_of() {
+    if constexpr (requires { L::keras3_sublayers; })
+        return {L::keras3_sublayers.begin(), L::keras3_sublayers.end()};
+    else
+        return {};
+}
 
 template <class Model>
 std::vector<model_layer> model_layers(const Model& model) {
@@ -55,7 +67,8 @@ std::vector<model_layer> model_layers(const Model& model) {
     [&]<std::size_t... L>(std::index_sequence<L...>) {
         (layers.push_back({std::string(graph::names[L].view()),
                            std::string(graph::template layer_t<L>::class_name),
-                           {graph::template weights<L>.begin(), graph::template weights<L>.end()}}),
+                           {graph::template weights<L>.begin(), graph::template weights<L>.end()},
+                           keras3_sublayers_of<typename graph::template layer_t<L>>()}),
          ...);
     }
     (std::make_index_sequence<graph::layer_count>{});
@@ -173,6 +186,38 @@ inline std::vector<xt::xarray<float>> match_keras2(const std::filesystem::path& 
     return values;
 }
 
+// A layer's variables in a Keras 3 file at `path`: its own vars, or, for weights named
+// "<sublayer>/<weight>" (sublayers' weights), each sublayer's vars at <path>/<attribute>, the
+// sublayers in the order of the layer's weights.
+inline stored_layer read_keras3_weights(const hdf5_file& file, const std::string& path,
+                                        const model_layer& layer) {
+    stored_layer stored{path, {}};
+    std::string current;
+    for (const weight_spec& w : layer.weights) {
+        const std::string name(w.name);
+        const std::size_t slash = name.find('/');
+        if (slash == std::string::npos)
+            return read_keras3_layer(file, path);
+        const std::string sublayer = name.substr(0, slash);
+        if (sublayer == current)
+            continue;
+        current = sublayer;
+        std::string attribute = sublayer;
+        for (const auto& [from, to] : layer.keras3_sublayers)
+            if (from == sublayer)
+                attribute = to;
+        const std::string sub_path = path + "/" + attribute;
+        if (!file.is_group("/" + sub_path + "/vars"))
+            throw_file_error(file.path(), "layer '" + layer.name + "': no sublayer group '/" +
+                                              sub_path + "/vars' for its " + sublayer + " weights");
+        for (stored_weight& v : read_keras3_layer(file, sub_path).weights) {
+            v.name = attribute + "/vars/" + v.name;
+            stored.weights.push_back(std::move(v));
+        }
+    }
+    return stored;
+}
+
 // The model's weights from a Keras 3 file: each layer of model.layers is saved under
 // layers/<snake_case(class name)>, numbered _1, _2, ... among layers of the same class.
 inline std::vector<xt::xarray<float>> match_keras3(const hdf5_file& file,
@@ -188,7 +233,7 @@ inline std::vector<xt::xarray<float>> match_keras3(const hdf5_file& file,
         else
             path += "_" + std::to_string(++seen->second);
         if (!layer.weights.empty())
-            take_layer(file.path(), layer, read_keras3_layer(file, path), values);
+            take_layer(file.path(), layer, read_keras3_weights(file, path, layer), values);
     }
     return values;
 }

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 #include <xtensor/xarray.hpp>
 
@@ -42,6 +44,19 @@ class layer_handle {
             return std::size_t{0};
         }();
         return typename graph_type::template node_t<node>{};
+    }
+
+    // For a layer that offers its attention probabilities (MultiHeadAttention): a tensor of
+    // them on the layer's inputs, for a sub-model that shares the layer's weights and options.
+    auto attention_scores() const requires requires { typename layer_type::scores_layer; }
+    {
+        using scores = typename layer_type::scores_layer;
+        return std::apply(
+            [&](const auto&... in) {
+                return node<scores, std::remove_cvref_t<decltype(in)>...>{
+                    scores{model_.bindings().template layer<layer_type>()}, {in...}};
+            },
+            output().input_values);
     }
 
     std::vector<xt::xarray<float>> get_weights() const {
