@@ -14,6 +14,7 @@
 #include "support/fixture_reader.hpp"
 #include "support/reference.hpp"
 #include "support/seed_model.hpp"
+#include "support/weight_difference.hpp"
 
 namespace xf = xfuse;
 
@@ -31,14 +32,6 @@ xt::xtensor<float, 2> labels_from_first_input(const xt::xtensor<float, 2>& a) {
     for (std::size_t i = 0; i < a.shape(0); ++i)
         y(i, 0) = a(i, 0) + a(i, 1) - a(i, 2) > 0.0f ? 1.0f : 0.0f;
     return y;
-}
-
-double max_weight_difference(const std::vector<xt::xarray<float>>& a,
-                             const std::vector<xt::xarray<float>>& b) {
-    double worst = 0;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        worst = std::max(worst, double(xt::amax(xt::abs(a[i] - b[i]))()));
-    return worst;
 }
 
 }  // namespace

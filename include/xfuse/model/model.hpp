@@ -201,17 +201,18 @@ class Model<input_list<NamingRoot, Inputs...>, Outputs...> {
         return optimizer_states_;
     }
 
-    // x: the batch (one input) or std::tie(a, b) (several); y: (samples, units) labels.
-    template <class X>
-    History fit(const X& x, const xt::xtensor<float, 2>& y, const FitOptions& options = {},
+    // x: the batch (one input) or std::tie(a, b) (several); y: the labels, an xtensor expression
+    // of the output's shape with the samples first ((samples, units), (samples, T, C)), or the
+    // class indices of a sparse loss ((samples, 1); (samples, T) for a (T, C) output).
+    template <class X, class Y = xt::xtensor<float, 2>>
+    History fit(const X& x, const Y& y, const FitOptions& options = {},
                 std::ostream& os = std::cout) {
         return detail::fit_model<graph_type>(layers_, compiled("fit"), optimizer_states_, x, y,
                                              options, os);
     }
     // The batch-size-weighted mean loss, then each metric's value, over (x, y).
-    template <class X>
-    std::vector<double> evaluate(const X& x, const xt::xtensor<float, 2>& y,
-                                 std::size_t batch_size = 32) {
+    template <class X, class Y = xt::xtensor<float, 2>>
+    std::vector<double> evaluate(const X& x, const Y& y, std::size_t batch_size = 32) {
         return detail::evaluate_model<graph_type>(layers_, compiled("evaluate"), optimizer_states_,
                                                   x, y, batch_size);
     }

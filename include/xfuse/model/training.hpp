@@ -1,19 +1,25 @@
 // Model::fit and Model::evaluate's data side: inputs given as one batch or a tuple of batches
-// (std::tie(a, b)), labels as an (N, units) tensor, everything checked (shapes, sample counts,
-// finiteness, the layers' input checks, the options) before a single weight changes; then
-// train/fit.hpp's loop.
+// (std::tie(a, b)), labels as a tensor of the output's shape with the samples first ((N, units),
+// (N, T, C), ...), or of class indices for a sparse loss (the output's shape without its class
+// axis, (N, T), as Keras also with a trailing axis of 1: (N, T, 1); (N, 1) for a rank-1 output);
+// everything checked (shapes, sample counts, finiteness, class indices, the layers' input checks,
+// the options) before a single weight changes; then train/fit.hpp's loop.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <iostream>
 #include <span>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 #include <xtensor/xtensor.hpp>
 
@@ -45,10 +51,61 @@ auto as_batch_tuple(const X& x) {
     }
 }
 
-// The labels' width the loss expects: the output's units, or 1 for sparse class indices.
+// The labels' width the loss expects per position: the output's units, or 1 for sparse class
+// indices.
 template <class OutputShape>
 std::size_t expected_label_columns(const any_loss& loss) {
     return std::holds_alternative<SparseCategoricalCrossentropy>(loss) ? 1 : OutputShape::last;
+}
+
+// The label shapes the loss takes for `samples` samples, the first one the one error messages
+// name: the output's shape; for class indices, its class axis replaced by 1 or dropped (Keras
+// takes both), the replaced form first for a rank-1 output, where the dropped one is (N,).
+template <class OutputShape>
+std::vector<std::vector<std::size_t>> accepted_label_shapes(std::size_t samples, bool sparse) {
+    std::vector<std::size_t> full{samples};
+    full.insert(full.end(), OutputShape::dims.begin(), OutputShape::dims.end());
+    if (!sparse)
+        return {full};
+    std::vector<std::size_t> replaced = full, dropped = full;
+    replaced.back() = 1;
+    dropped.pop_back();
+    if (OutputShape::rank == 1)
+        return {replaced, dropped};
+    return {dropped, replaced};
+}
+
+// Checks y's shape against the loss's label shapes, or std::invalid_argument naming both.
+template <class OutputShape, class Y>
+void check_label_shape(const std::string& what, const Y& y, std::size_t samples, bool sparse) {
+    const auto accepted = accepted_label_shapes<OutputShape>(samples, sparse);
+    std::string expected;
+    for (const std::vector<std::size_t>& shape : accepted) {
+        if (y.dimension() == shape.size() &&
+            std::equal(shape.begin(), shape.end(), y.shape().begin()))
+            return;
+        expected += (expected.empty() ? "" : " or ") + tuple_string(shape, shape.size());
+    }
+    throw_shape_mismatch(what, expected, actual_shape_string(y));
+}
+
+// Class indices must be whole numbers in [0, classes): checked before training, so that a bad one
+// stops fit() before any step, naming its sample and, for a sequence output, its position.
+inline void check_class_indices(const std::string& what, const float* labels, std::size_t samples,
+                                std::size_t positions, std::size_t classes) {
+    for (std::size_t s = 0; s < samples; ++s)
+        for (std::size_t p = 0; p < positions; ++p) {
+            const float index = labels[s * positions + p];
+            if (index >= 0.0f && index < static_cast<float>(classes) && index == std::floor(index))
+                continue;
+            std::ostringstream message;  // the index as written: 5, 1.5, -1
+            message << "xfuse: " << what << ": sample " << s;
+            if (positions > 1)
+                message << ", position " << p;
+            message << ": class index " << index << " is outside [0, " << classes
+                    << ") or not a whole number";
+            throw std::invalid_argument(message.str());
+        }
 }
 
 template <class Graph>
@@ -61,13 +118,18 @@ struct prepared_data {
 };
 
 // Checks everything about (x, y) and returns flat views of them.
-template <class Graph, class Batches>
-prepared_data<Graph> prepare(std::string_view what, const Batches& batches,
-                             const xt::xtensor<float, 2>& y, const any_loss& loss) {
+template <class Graph, class Batches, class Y>
+prepared_data<Graph> prepare(std::string_view what, const Batches& batches, const Y& y,
+                             const any_loss& loss) {
     using inputs = typename Graph::inputs;
     using output = at_t<0, typename Graph::outputs>;
+    using output_shape = typename output::shape_type;
+    static_assert(
+        xt::is_xexpression<Y>::value,
+        "xfuse::Model::fit/evaluate: labels y are an xtensor expression, such as "
+        "xt::xtensor<float, 2> (samples, units) or xt::xtensor<float, 3> (samples, T, C)");
     prepared_data<Graph> prepared;
-    prepared.copies.reserve(inputs::size);
+    prepared.copies.reserve(inputs::size + 1);  // the inputs' and the labels' copies stay put
     std::array<std::size_t, inputs::size> samples{};
     std::array<std::string_view, inputs::size> names{};
     [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -95,18 +157,26 @@ prepared_data<Graph> prepare(std::string_view what, const Batches& batches,
     }
     (std::make_index_sequence<inputs::size>{});
     common_samples(what, names, samples);
-    const std::string output_name(
-        Graph::names[Graph::template layer_index<typename output::layer_type>].view());
-    const std::size_t label_columns = expected_label_columns<typename output::shape_type>(loss);
-    if (y.shape()[0] != samples[0] || y.shape()[1] != label_columns)
-        throw_shape_mismatch(
-            std::string(what) + " labels y for output '" + output_name + "'",
-            "(" + std::to_string(samples[0]) + ", " + std::to_string(label_columns) + ")",
-            actual_shape_string(y));
-    check_finite(std::span(y.data(), y.size()),
-                 "xfuse: " + std::string(what) + ": labels y for output '" + output_name + "'");
-    prepared.data.labels = y.data();
+    const std::string labels_what =
+        std::string(what) + " labels y for output '" +
+        std::string(Graph::names[Graph::template layer_index<typename output::layer_type>].view()) +
+        "'";
+    const bool sparse = std::holds_alternative<SparseCategoricalCrossentropy>(loss);
+    check_label_shape<output_shape>(labels_what, y, samples[0], sparse);
+    const float* labels;
+    if constexpr (is_row_major_float_container<Y>())
+        labels = y.data();
+    else
+        labels = prepared.copies.emplace_back(xt::cast<float>(y)).data();
+    const std::size_t label_columns = expected_label_columns<output_shape>(loss);
+    check_finite(std::span(labels, samples[0] * output_shape::rows * label_columns),
+                 "xfuse: " + labels_what);
+    if (sparse)
+        check_class_indices(labels_what, labels, samples[0], output_shape::rows,
+                            output_shape::last);
+    prepared.data.labels = labels;
     prepared.data.label_cols = label_columns;
+    prepared.data.label_rows = output_shape::rows;
     prepared.data.samples = samples[0];
     return prepared;
 }
@@ -131,9 +201,9 @@ training_control control_for(const std::array<float*, Graph::layer_count>& param
     return control;
 }
 
-template <class Graph, class X>
+template <class Graph, class X, class Y>
 History fit_model(const layer_bindings<Graph>& layers, training_config& config,
-                  std::vector<optimizer_state>& states, const X& x, const xt::xtensor<float, 2>& y,
+                  std::vector<optimizer_state>& states, const X& x, const Y& y,
                   const FitOptions& options, std::ostream& os) {
     options.validate();
     const auto batches = as_batch_tuple<Graph::inputs::size>(x);
@@ -144,10 +214,10 @@ History fit_model(const layer_bindings<Graph>& layers, training_config& config,
     return fit_loop(t, config, prepared.data, prepared.sizes, options, control, os);
 }
 
-template <class Graph, class X>
+template <class Graph, class X, class Y>
 std::vector<double> evaluate_model(const layer_bindings<Graph>& layers, training_config& config,
-                                   std::vector<optimizer_state>& states, const X& x,
-                                   const xt::xtensor<float, 2>& y, std::size_t batch_size) {
+                                   std::vector<optimizer_state>& states, const X& x, const Y& y,
+                                   std::size_t batch_size) {
     if (batch_size == 0)
         throw std::invalid_argument("xfuse: Model::evaluate: batch_size must be >= 1, got 0");
     const auto batches = as_batch_tuple<Graph::inputs::size>(x);

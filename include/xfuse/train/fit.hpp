@@ -28,7 +28,7 @@ training_data<N> rows_of(const training_data<N>& data, const std::array<std::siz
     training_data<N> part = data;
     for (std::size_t i = 0; i < N; ++i)
         part.inputs[i] += first * sizes[i];
-    part.labels += first * data.label_cols;
+    part.labels += first * data.labels_per_sample();
     part.samples = count;
     return part;
 }

@@ -5,9 +5,12 @@
 //   double l = xf::loss_and_gradient(xf::BinaryCrossentropy{}, batch, grad, grad_stride,
 //                                    xf::loss_input::logits);
 //
-// Reduction is Keras' "sum over batch size": each sample's loss is the mean over the last axis
-// (the class axis is summed by the crossentropies), then the mean over the batch's rows (a
-// partial last batch divides by its own size). The gradient is that of the reduced value.
+// Reduction is Keras' "sum over batch size": each row's loss is the mean over the last axis (the
+// class axis is summed by the crossentropies), then the mean over the batch's rows (a partial
+// last batch divides by its own size). A row is one position of a sample: a rank-1 output has one
+// per sample, a (T, C) output T, so that its batch of N samples divides the sum by N*T, as Keras
+// divides by the number of elements of the (N, T) per-position losses. The gradient is that of
+// the reduced value.
 //
 // Logits. A sigmoid (softmax) output carries its pre-activation in Keras (`_keras_logits`), and
 // Binary/CategoricalCrossentropy then compute from it: the stable max(z,0) - z*y + log1p(e^-|z|)
@@ -115,8 +118,9 @@ using any_loss =
 // softmax (Keras' recovered logits).
 enum class loss_input { probabilities, logits };
 
-// One batch: `rows` samples; predictions `cols` wide (rows `pred_stride` apart, padding beyond
-// `cols` ignored); labels `label_cols` wide (cols, or 1 for sparse labels), `label_stride` apart.
+// One batch: `rows` rows (samples, or positions of samples); predictions `cols` wide (rows
+// `pred_stride` apart, padding beyond `cols` ignored); labels `label_cols` wide (cols, or 1 for
+// sparse labels), `label_stride` apart.
 struct loss_batch {
     const float* labels;
     std::size_t label_cols, label_stride;
@@ -338,7 +342,7 @@ double reduce(const Loss& loss, const loss_batch& b, loss_input input, float* gr
 
 }  // namespace detail
 
-// The batch's loss (mean over samples of the per-sample loss).
+// The batch's loss (mean over rows of the per-row loss).
 template <class Loss>
 double loss_value(const Loss& loss, const loss_batch& batch,
                   loss_input input = loss_input::probabilities) {

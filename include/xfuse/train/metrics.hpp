@@ -1,5 +1,5 @@
 // Metrics as Keras' stateful metric objects (keras/metrics/accuracy_metrics.py,
-// regression_metrics.py): update() over each batch, result() = mean over every sample seen since
+// regression_metrics.py): update() over each batch, result() = mean over every row seen since
 // the last reset(), which fit() calls at each epoch's start. BinaryAccuracy, CategoricalAccuracy,
 // SparseCategoricalAccuracy, MeanAbsoluteError.
 //
@@ -9,9 +9,10 @@
 // ("binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
 // "mean_absolute_error"). Keras prints "accuracy" only for the string alias
 // metrics=["accuracy"], which has no C++ spelling here: set `.name = "accuracy"` to get it.
-// Metrics read the model's output (probabilities), never logits. Per sample, a value is the
-// mean over the last axis (binary accuracy and MAE), then samples count equally (Keras'
-// MeanMetricWrapper with no sample weights); totals are double.
+// Metrics read the model's output (probabilities), never logits. Per row, a value is the mean
+// over the last axis (binary accuracy and MAE), then rows count equally (Keras'
+// MeanMetricWrapper with no sample weights counts every element of its values); totals are
+// double. A row is a sample of a rank-1 output, or one position of a sample of a (T, C) one.
 #pragma once
 
 #include <cmath>
@@ -51,7 +52,7 @@ inline void check_metric_labels(const loss_batch& b, std::size_t expected,
                                     std::to_string(expected));
 }
 
-// A sample's value as the mean over its last axis of a value per column (Keras' metrics reduce
+// A row's value as the mean over its last axis of a value per column (Keras' metrics reduce
 // the last axis first).
 template <class PerColumn>
 double mean_over_columns(const float* y, const float* p, std::size_t n, PerColumn per_column) {
@@ -61,8 +62,8 @@ double mean_over_columns(const float* y, const float* p, std::size_t n, PerColum
     return sum / static_cast<double>(n);
 }
 
-// Adds a batch to a mean over samples: the metric's value for each row of labels y and
-// predictions p (n columns), every sample counting once.
+// Adds a batch to a mean over rows: the metric's value for each row of labels y and
+// predictions p (n columns), every row counting once.
 template <class Metric>
 void add_samples(Metric& metric, const loss_batch& b, std::size_t label_cols) {
     check_metric_labels(b, label_cols, metric.name);

@@ -3,6 +3,10 @@
 // last rows (split before shuffling), the displayed loss the batch-size-weighted mean of the step
 // losses (each computed before its update), val_* after the epoch with the final weights.
 //
+// An output of any rank: a sample of shape (..., C) is its positions' rows of C values (one row for
+// a rank-1 output), and the loss and the metrics see the batch as those rows, Keras' reduction over
+// every position (train/losses.hpp).
+//
 // One step on a batch: the plain forward plan (it keeps every node's output), the loss and its
 // gradient, the backward plan (fused attention backward by default), one optimizer pass per
 // contiguous run of parameters (one for a model that owns its weights). When the output is a
@@ -53,13 +57,17 @@ struct training_config {
 };
 
 // A training set as the trainer reads it: one row-major float block per model input (rows of
-// the input's logical size, samples one after the other) and the labels (rows of label_cols).
+// the input's logical size, samples one after the other) and the labels: per sample, one row of
+// label_cols per position of the output (label_rows rows).
 template <std::size_t InputCount>
 struct training_data {
     std::array<const float*, InputCount> inputs;
     const float* labels;
     std::size_t label_cols;
+    std::size_t label_rows = 1;
     std::size_t samples;
+
+    std::size_t labels_per_sample() const noexcept { return label_rows * label_cols; }
 };
 
 namespace detail {
@@ -101,8 +109,8 @@ class trainer {
     using forward = forward_plan<Graph>;
     static_assert(Graph::outputs::size == 1,
                   "xfuse: fit and evaluate take models with one output (one loss)");
-    static_assert(output_shape::rank == 1,
-                  "xfuse: fit and evaluate take outputs of rank 1 per sample (labels (N, units))");
+    // Rows of the output per sample: the positions the loss and the metrics average over.
+    static constexpr std::size_t output_rows = output_shape::rows;
 
     trainer(const layer_bindings<Graph>& layers, training_config& config,
             std::vector<optimizer_state>& states, std::size_t batch_size)
@@ -112,8 +120,8 @@ class trainer {
           batch_size_(batch_size),
           scratch_(batch_size * forward::sample_storage),
           gradient_scratch_(batch_size * forward::sample_storage),
-          preactivation_(batch_size * output_shape::row_stride),
-          labels_(batch_size * std::max<std::size_t>(output_shape::last, 1)) {
+          preactivation_(batch_size * output_shape::storage),
+          labels_(batch_size * output_shape::size) {
         std::size_t offset = 0;
         for (std::size_t l = 0; l < layer_count; ++l) {
             grad_offsets_[l] = offset;
@@ -218,9 +226,10 @@ class trainer {
             (gather<at_t<I, typename Graph::inputs>>(data.inputs[I], rows), ...);
         }
         (std::make_index_sequence<input_count>{});
+        const std::size_t per_sample = data.labels_per_sample();
         for (std::size_t r = 0; r < count; ++r)
-            std::copy_n(data.labels + rows[r] * data.label_cols, data.label_cols,
-                        labels_.data() + r * data.label_cols);
+            std::copy_n(data.labels + rows[r] * per_sample, per_sample,
+                        labels_.data() + r * per_sample);
     }
 
     template <class Input>
@@ -232,7 +241,8 @@ class trainer {
                                        destination + r * shape::storage);
     }
 
-    // The output as the metrics see it: probabilities (the model's output values).
+    // The output as the metrics see it: probabilities (the model's output values), one row per
+    // position of every sample (a sample's rows are consecutive in both buffers).
     loss_batch output_batch(std::size_t label_cols, std::size_t count) const {
         return {labels_.data(),
                 label_cols,
@@ -240,7 +250,7 @@ class trainer {
                 forward::template buffer<output>(const_cast<float*>(scratch_.data()), count),
                 output_shape::last,
                 output_shape::row_stride,
-                count};
+                count * output_rows};
     }
 
     template <class Loss>
@@ -268,7 +278,7 @@ class trainer {
                     layers_.weights[Graph::template layer_index<output_layer>]));
                 kernels::dense_rows<in, kind::units>(
                     p.kernel, p.bias, forward::template buffer<input>(scratch_.data(), count),
-                    preactivation_.data(), count);
+                    preactivation_.data(), count * output_rows);
                 batch.predictions = preactivation_.data();
             }
         }
