@@ -19,12 +19,15 @@
 #include "concatenate.hpp"
 #include "dense.hpp"
 #include "dot.hpp"
+#include "dropout.hpp"
 #include "embedding.hpp"
 #include "flatten.hpp"
 #include "global_average_pooling1d.hpp"
 #include "global_max_pooling1d.hpp"
 #include "input.hpp"
+#include "layer_normalization.hpp"
 #include "merge.hpp"
+#include "multi_head_attention.hpp"
 #include "reshape.hpp"
 #include "token_and_position_embedding.hpp"
 
@@ -67,5 +70,14 @@ template <class Tag, std::size_t InputDim, std::size_t OutputDim, fixed_string N
 using Embedding = xfuse::Embedding<InputDim, OutputDim, Name, Tag>;
 template <class Tag, std::size_t Vocab, std::size_t SeqLen, std::size_t Dim, fixed_string Name = "">
 using TokenAndPositionEmbedding = xfuse::TokenAndPositionEmbedding<Vocab, SeqLen, Dim, Name, Tag>;
+
+template <class Tag, fixed_string Name = "", bool Center = true, bool Scale = true>
+using LayerNormalization = xfuse::LayerNormalization<Name, Center, Scale, Tag>;
+template <class Tag, fixed_string Name = "">
+using Dropout = xfuse::Dropout<Name, Tag>;
+template <class Tag, std::size_t NumHeads, std::size_t KeyDim, fixed_string Name = "",
+          std::size_t ValueDim = KeyDim, std::size_t OutputDim = 0, bool UseBias = true>
+using MultiHeadAttention =
+    xfuse::MultiHeadAttention<NumHeads, KeyDim, Name, ValueDim, OutputDim, UseBias, Tag>;
 
 }  // namespace xfuse::tagged
