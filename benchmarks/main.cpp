@@ -35,6 +35,7 @@
 #include "seed_model.hpp"
 #include "suite.hpp"
 #include "training.hpp"
+#include "transformer.hpp"
 #ifdef XFUSE_BENCH_HAVE_TORCH
 #include "baselines/torch_model.hpp"
 #endif
@@ -294,6 +295,7 @@ int main(int argc, char** argv) {
     add_width_workload<128>(s, d);
     add_width_workload<256>(s, d);
     add_training_workload(s, d.a, d.b);
+    add_transformer_workloads(s);
     std::cout << "  correctness gate: passed\n" << std::endl;
 
     collecting_reporter results;
