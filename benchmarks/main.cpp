@@ -3,8 +3,9 @@
 // on the same data and the same weights, single-threaded float32.
 //
 // Workloads: predict on 10000 samples, the attention sub-model on 10000 samples, one sample at
-// a time (latency), predict on 10000 samples at attention widths 16 .. 256, and one training
-// epoch (fit against a hand-written Eigen trainer, training.hpp). Each row reports
+// a time (latency), predict on 10000 samples at attention widths 16 .. 256, one training epoch
+// (fit against a hand-written Eigen trainer, training.hpp), and the Transformer classifier's
+// predict and training step on a batch of 32 (against LibTorch, transformer.hpp). Each row reports
 // the median time, ns per sample, GFLOP/s and % of one core's FP32 peak, which the binary
 // measures first (peak.hpp). At the end it prints markdown tables of the medians and of each
 // contender's time relative to xfuse fused, and the targets. Every contender passes a

@@ -88,12 +88,12 @@ inline double largest_difference(const std::vector<xt::xarray<float>>& a,
 
 inline void add_transformer_predict(suite& s) {
     auto& model = retain<transformer_model>(build_transformer(0.0f));
-    const std::vector<xt::xarray<float>> weights = transformer_weights(model);
+    [[maybe_unused]] const std::vector<xt::xarray<float>> weights = transformer_weights(model);
     const batch& x = retain<batch>(transformer_tokens(transformer_batch, 21));
     workload& work = s.add_workload(
         {"transformer_predict", "transformer predict, batch " + std::to_string(transformer_batch),
          transformer_batch, transformer_flops()});
-    const batch& expected = retain<batch>(model.predict(x));
+    [[maybe_unused]] const batch& expected = retain<batch>(model.predict(x));
     s.add_timed(work, "xfuse_fused", [&model, &x] { return model.predict(x); });
 #ifdef XFUSE_BENCH_HAVE_TORCH
     auto& torch = retain<torch_transformer>(weights);
@@ -104,8 +104,6 @@ inline void add_transformer_predict(suite& s) {
         torch.predict(x.data(), transformer_batch, out.data());
         return out.data();
     });
-#else
-    (void)weights;
 #endif
 }
 
@@ -133,7 +131,7 @@ inline void add_transformer_train_step(suite& s) {
 
     // The gate: one step from the same weights.
     reset_xfuse();
-    const double xfuse_loss = step();
+    [[maybe_unused]] const double xfuse_loss = step();
     const std::vector<xt::xarray<float>> xfuse_after = model.get_weights();
     std::size_t where = 0;
     const double moved = largest_difference(initial, xfuse_after, where);
