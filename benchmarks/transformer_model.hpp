@@ -13,8 +13,8 @@ inline constexpr std::size_t tx_vocab = 20000, tx_maxlen = 200, tx_embed = 32, t
                              tx_ff = 32, tx_hidden = 20, tx_classes = 2;
 
 // The example's model with every Dropout at `dropout` (a runtime rate; the example's is 0.1).
-// Tagged layers, since the layers are written inside a function template's instantiation
-// context (docs/identity.md).
+// Tagged layers (docs/identity.md): the layer types come from the named tags, not from where a
+// lambda expression stands, so every translation unit including this header names one model.
 inline auto build_transformer(float dropout) {
     namespace t = xf::tagged;
     auto tokens = t::Input<struct tx_tokens, tx_maxlen>{};
