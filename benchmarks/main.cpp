@@ -3,8 +3,9 @@
 // on the same data and the same weights, single-threaded float32.
 //
 // Workloads: predict on 10000 samples, the attention sub-model on 10000 samples, one sample at
-// a time (latency), predict on 10000 samples at attention widths 16 .. 256, and one training
-// epoch (fit against a hand-written Eigen trainer, training.hpp). Each row reports
+// a time (latency), predict on 10000 samples at attention widths 16 .. 256, one training epoch
+// (fit against a hand-written Eigen trainer, training.hpp), and the Transformer classifier's
+// predict and training step on a batch of 32 (against LibTorch, transformer.hpp). Each row reports
 // the median time, ns per sample, GFLOP/s and % of one core's FP32 peak, which the binary
 // measures first (peak.hpp). At the end it prints markdown tables of the medians and of each
 // contender's time relative to xfuse fused, and the targets. Every contender passes a
@@ -35,6 +36,7 @@
 #include "seed_model.hpp"
 #include "suite.hpp"
 #include "training.hpp"
+#include "transformer.hpp"
 #ifdef XFUSE_BENCH_HAVE_TORCH
 #include "baselines/torch_model.hpp"
 #endif
@@ -294,6 +296,7 @@ int main(int argc, char** argv) {
     add_width_workload<128>(s, d);
     add_width_workload<256>(s, d);
     add_training_workload(s, d.a, d.b);
+    add_transformer_workloads(s);
     std::cout << "  correctness gate: passed\n" << std::endl;
 
     collecting_reporter results;
