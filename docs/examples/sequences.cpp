@@ -1,5 +1,6 @@
 // docs/sequences.md: token ids through the sequence layers, with each claim of the page checked.
 #include <xfuse/xfuse.hpp>
+#include <xtensor/xrandom.hpp>
 
 #include <cstddef>
 #include <iostream>
@@ -7,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "check.hpp"
 
@@ -39,6 +41,36 @@ void make_data(xt::xtensor<float, 2>& x, xt::xtensor<float, 2>& y, unsigned seed
         y(s, 0) = found ? 0.0f : 1.0f;
         y(s, 1) = found ? 1.0f : 0.0f;
     }
+}
+
+// The page's MultiHeadAttention calls, with the shapes they make.
+void attention_calls() {
+    auto query = xf::Input<3, 5>{};
+    auto value = xf::Input<4, 3>{};
+    auto key = xf::Input<4, 4>{};
+    auto mask = xf::Input<3, 4>{};
+    // clang-format off
+    auto x = xf::Input<200, 32>{};
+    auto attn = xf::MultiHeadAttention<2, 32, "mha">{}(x, x);                    // self-attention
+    auto causal = xf::MultiHeadAttention<4, 16>{{.dropout = 0.1f, .use_causal_mask = true}}(x, x);
+    auto cross = xf::MultiHeadAttention<2, 3, "", 2, 4>{}(query, value, key);    // key (S, Dk)
+    auto masked = xf::MultiHeadAttention<2, 8>{}(query, value, value, mask);     // mask (T, S)
+    // clang-format on
+    static_assert(std::is_same_v<decltype(attn)::shape_type, xf::shape<200, 32>>);
+    static_assert(std::is_same_v<decltype(causal)::shape_type, xf::shape<200, 32>>);
+    static_assert(std::is_same_v<decltype(cross)::shape_type, xf::shape<3, 4>>);
+    static_assert(std::is_same_v<decltype(masked)::shape_type, xf::shape<3, 5>>);
+}
+
+// The attention scores of a model's MultiHeadAttention, through a sub-model.
+void attention_scores() {
+    auto steps = xf::Input<6, 8>{};
+    auto model = xf::Model{xf::inputs(steps), xf::MultiHeadAttention<2, 4, "mha">{}(steps, steps)};
+    const xt::xtensor<float, 3> x = xt::random::randn<float>({3, 6, 8});
+    auto scores = xf::Model{model.inputs(), model.get_layer<"mha">().attention_scores()};
+    auto p = scores.predict(x);  // (N, H, T, S), each row summing to 1
+    CHECK(p.shape(0) == 3 && p.shape(1) == 2 && p.shape(2) == 6 && p.shape(3) == 6);
+    CHECK(xt::amax(xt::abs(xt::sum(p, {3}) - 1.0f))() < 1e-5f);
 }
 
 int main() {
@@ -81,5 +113,7 @@ int main() {
                  std::string::npos;
     }
     CHECK(raised);
+    attention_calls();
+    attention_scores();
     return docs::exit_code();
 }

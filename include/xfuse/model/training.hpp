@@ -157,10 +157,10 @@ prepared_data<Graph> prepare(std::string_view what, const Batches& batches, cons
     }
     (std::make_index_sequence<inputs::size>{});
     common_samples(what, names, samples);
+    const std::string output_name(
+        Graph::names[Graph::template layer_index<typename output::layer_type>].view());
     const std::string labels_what =
-        std::string(what) + " labels y for output '" +
-        std::string(Graph::names[Graph::template layer_index<typename output::layer_type>].view()) +
-        "'";
+        std::string(what) + " labels y for output '" + output_name + "'";
     const bool sparse = std::holds_alternative<SparseCategoricalCrossentropy>(loss);
     check_label_shape<output_shape>(labels_what, y, samples[0], sparse);
     const float* labels;
@@ -170,7 +170,7 @@ prepared_data<Graph> prepare(std::string_view what, const Batches& batches, cons
         labels = prepared.copies.emplace_back(xt::cast<float>(y)).data();
     const std::size_t label_columns = expected_label_columns<output_shape>(loss);
     check_finite(std::span(labels, samples[0] * output_shape::rows * label_columns),
-                 "xfuse: " + labels_what);
+                 "xfuse: " + std::string(what) + ": labels y for output '" + output_name + "'");
     if (sparse)
         check_class_indices(labels_what, labels, samples[0], output_shape::rows,
                             output_shape::last);
