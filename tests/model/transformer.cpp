@@ -82,6 +82,19 @@ float plant_three_four(xt::xtensor<float, 2>& x, std::size_t s, std::mt19937& en
     return a < b ? 1.0f : 0.0f;
 }
 
+// Trains the model from initial weights of `seed` on `samples` samples of a task, a fifth of
+// them for validation; returns the last epoch's validation accuracy.
+template <class Model, class Plant>
+double train(Model& model, Plant plant, std::size_t samples, int epochs, unsigned seed) {
+    model.initialize_weights(seed);
+    const task data = make_task(samples, seed, plant);
+    std::ostringstream quiet;
+    const xf::History history = model.fit(
+        data.x, data.y,
+        {.epochs = epochs, .batch_size = 32, .validation_split = 0.2f, .seed = seed}, quiet);
+    return history.history.at("val_sparse_categorical_accuracy").back();
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(summary_of_the_example_model) {
@@ -99,13 +112,7 @@ BOOST_AUTO_TEST_CASE(summary_of_the_example_model) {
 BOOST_AUTO_TEST_CASE(learns_whether_a_token_occurs) {
     xf::clear_session();
     auto model = transformer_classifier<vocab, maxlen>();
-    model.initialize_weights(1);
-    const task train = make_task(2000, 1, plant_seven);
-    std::ostringstream quiet;
-    const xf::History history =
-        model.fit(train.x, train.y,
-                  {.epochs = 8, .batch_size = 32, .validation_split = 0.2f, .seed = 1}, quiet);
-    const double accuracy = history.history.at("val_sparse_categorical_accuracy").back();
+    const double accuracy = train(model, plant_seven, 2000, 8, 1);
     BOOST_TEST_MESSAGE("token 7: validation accuracy " << accuracy);
     BOOST_TEST(accuracy >= 0.98);
 }
@@ -113,13 +120,7 @@ BOOST_AUTO_TEST_CASE(learns_whether_a_token_occurs) {
 BOOST_AUTO_TEST_CASE(learns_token_order_with_attention_on_the_deciding_tokens) {
     xf::clear_session();
     auto model = transformer_classifier<vocab, maxlen>();
-    model.initialize_weights(2);
-    const task train = make_task(4000, 2, plant_three_four);
-    std::ostringstream quiet;
-    const xf::History history =
-        model.fit(train.x, train.y,
-                  {.epochs = 20, .batch_size = 32, .validation_split = 0.2f, .seed = 2}, quiet);
-    const double accuracy = history.history.at("val_sparse_categorical_accuracy").back();
+    const double accuracy = train(model, plant_three_four, 4000, 20, 2);
     BOOST_TEST_MESSAGE("3 before 4: validation accuracy " << accuracy);
     BOOST_TEST(accuracy >= 0.90);
 
