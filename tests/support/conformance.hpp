@@ -3,7 +3,9 @@
 #pragma once
 
 #include <boost/test/unit_test.hpp>
+#include <cstddef>
 #include <type_traits>
+#include <utility>
 #include <xfuse/testing/check_layer.hpp>
 
 #include "support/reference.hpp"
@@ -39,6 +41,15 @@ void check_conformance(const Layer& layer,
 template <class Layer, xfuse::Shape... In>
 void check_conformance(const xfuse::testing::check_options& options = built_in_options()) {
     check_conformance<Layer, In...>(Layer{}, options);
+}
+
+// Calls f.template operator()<I>() for every index of xf::testing::simd_tail_sizes.
+template <class F>
+void for_each_tail_size(F&& f) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (f.template operator()<I>(), ...);
+    }
+    (std::make_index_sequence<xfuse::testing::simd_tail_sizes.size()>{});
 }
 
 }  // namespace reference
